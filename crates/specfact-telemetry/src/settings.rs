@@ -1,0 +1,359 @@
+//! Settings: an environment snapshot and the files under `~/.specfact/` become
+//! [`Settings`], every value with the [`Source`] it came from.
+//!
+//! Precedence, highest first: environment variables, `~/.specfact/telemetry.yaml`,
+//! `~/.specfact/telemetry.opt-in` (enabling only), defaults. Test environments and
+//! `DO_NOT_TRACK` switch telemetry off whatever else says. Bad input never fails
+//! resolution: it leaves a [`Diagnostic`] and the next source or the default is used.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::env::EnvSnapshot;
+
+/// Name of the directory under the home directory that holds telemetry files.
+pub const DIR_NAME: &str = ".specfact";
+/// File name of the YAML configuration inside [`DIR_NAME`].
+pub const CONFIG_FILE: &str = "telemetry.yaml";
+/// File name of the legacy opt-in file inside [`DIR_NAME`].
+pub const OPT_IN_FILE: &str = "telemetry.opt-in";
+/// File name of the default local log inside [`DIR_NAME`].
+pub const LOG_FILE: &str = "telemetry.log";
+
+/// Default `service_name`.
+pub const DEFAULT_SERVICE_NAME: &str = "specfact-cli";
+/// Default `service_namespace`.
+pub const DEFAULT_SERVICE_NAMESPACE: &str = "cli";
+/// Default `deployment_environment`.
+pub const DEFAULT_DEPLOYMENT_ENVIRONMENT: &str = "production";
+/// Default `batch_size` (spans per request).
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+/// Default `batch_timeout`.
+pub const DEFAULT_BATCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `export_timeout`.
+pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// An environment variable (its name).
+    Env(&'static str),
+    /// `~/.specfact/telemetry.yaml`.
+    Config,
+    /// `~/.specfact/telemetry.opt-in`.
+    File,
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    /// `env:VARIABLE`, `config`, `file` or `default`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Env(var) => write!(f, "env:{var}"),
+            Source::Config => f.write_str("config"),
+            Source::File => f.write_str("file"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A resolved value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting<T> {
+    /// The value in force.
+    pub value: T,
+    /// Where it came from.
+    pub source: Source,
+}
+
+impl<T> Setting<T> {
+    /// A value with its source.
+    pub fn new(value: T, source: Source) -> Self {
+        Setting { value, source }
+    }
+
+    /// A default value.
+    pub fn default_value(value: T) -> Self {
+        Setting {
+            value,
+            source: Source::Default,
+        }
+    }
+}
+
+/// How telemetry came to be enabled; written into every event as `opt_in_source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptInSource {
+    /// `SPECFACT_TELEMETRY_OPT_IN`.
+    Env,
+    /// `enabled:` in `telemetry.yaml`.
+    Config,
+    /// The `telemetry.opt-in` file.
+    File,
+    /// Telemetry is off.
+    Disabled,
+}
+
+impl OptInSource {
+    /// `env`, `config`, `file` or `disabled`, as the reference writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptInSource::Env => "env",
+            OptInSource::Config => "config",
+            OptInSource::File => "file",
+            OptInSource::Disabled => "disabled",
+        }
+    }
+}
+
+impl fmt::Display for OptInSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why telemetry is off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisabledReason {
+    /// Nothing opted in.
+    NotOptedIn,
+    /// Explicitly opted out (a false `SPECFACT_TELEMETRY_OPT_IN`, `enabled: false`, or an
+    /// opt-in file that says false), at the given source.
+    OptedOut(Source),
+    /// A test environment was detected through this variable (`TEST_MODE`, `PYTEST_CURRENT_TEST`).
+    TestEnvironment(&'static str),
+    /// `DO_NOT_TRACK` is set to a true value.
+    DoNotTrack,
+}
+
+impl DisabledReason {
+    /// A stable machine-readable code: `not_opted_in`, `opted_out`, `test_environment`, `do_not_track`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DisabledReason::NotOptedIn => "not_opted_in",
+            DisabledReason::OptedOut(_) => "opted_out",
+            DisabledReason::TestEnvironment(_) => "test_environment",
+            DisabledReason::DoNotTrack => "do_not_track",
+        }
+    }
+}
+
+impl fmt::Display for DisabledReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisabledReason::NotOptedIn => f.write_str("not opted in"),
+            DisabledReason::OptedOut(source) => write!(f, "opted out ({source})"),
+            DisabledReason::TestEnvironment(var) => write!(f, "test environment ({var} is set)"),
+            DisabledReason::DoNotTrack => f.write_str("DO_NOT_TRACK is set"),
+        }
+    }
+}
+
+/// A secret value (a header value): never shown in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it (the HTTP request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A redacted rendering that keeps an authentication scheme word:
+    /// `Bearer abc123` → `Bearer ****`, `abc123` → `****`.
+    pub fn redacted(&self) -> String {
+        let v = self.0.trim();
+        match v.split_once(' ') {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme.len() <= 16
+                    && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
+                format!("{scheme} ****")
+            }
+            _ => "****".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// One HTTP header sent with every export request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// Header name as the user wrote it.
+    pub name: String,
+    /// Header value; redacted whenever shown.
+    pub value: Secret,
+    /// Where it came from (`Config` or `Env("SPECFACT_TELEMETRY_HEADERS")`).
+    pub source: Source,
+}
+
+/// Which headline category a command family's `violations_detected` count towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RegressionCategory {
+    /// Contract violations (`repro`, `contract`, `enforce`, `analyze` by default).
+    ContractViolation,
+    /// Plan drift (`plan`, `drift` by default).
+    PlanDrift,
+}
+
+/// Where a diagnostic points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An environment variable.
+    Env(&'static str),
+    /// A file, with a 1-based line and column where known.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, if known.
+        line: Option<u64>,
+        /// 1-based column, if known.
+        column: Option<u64>,
+    },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::File { path, line, column } => {
+                write!(f, "{}", path.display())?;
+                if let Some(l) = line {
+                    write!(f, ":{l}")?;
+                    if let Some(c) = column {
+                        write!(f, ":{c}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A problem found while resolving settings. It never stops resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where the problem is.
+    pub origin: Origin,
+    /// What is wrong and what was used instead. Never contains a secret.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)
+    }
+}
+
+/// The resolved telemetry settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Whether telemetry records anything.
+    pub enabled: bool,
+    /// How it was enabled (`Disabled` when off).
+    pub opt_in_source: OptInSource,
+    /// Why it is off; `None` when enabled.
+    pub disabled_reason: Option<DisabledReason>,
+    /// Where `enabled` came from (the variable, file or default that decided it).
+    pub enabled_source: Source,
+    /// OTLP/HTTP traces endpoint; `None` means local only.
+    pub endpoint: Setting<Option<String>>,
+    /// Headers sent with export requests, environment merged over YAML, name by name.
+    pub headers: Vec<Header>,
+    /// `service.name` resource attribute.
+    pub service_name: Setting<String>,
+    /// `service.namespace` resource attribute.
+    pub service_namespace: Setting<String>,
+    /// `deployment.environment` resource attribute.
+    pub deployment_environment: Setting<String>,
+    /// Maximum spans per export request.
+    pub batch_size: Setting<usize>,
+    /// Maximum wait before a partial batch is sent by long-running hosts.
+    pub batch_timeout: Setting<Duration>,
+    /// Timeout of one export request.
+    pub export_timeout: Setting<Duration>,
+    /// Whether debug output goes to stderr.
+    pub debug: Setting<bool>,
+    /// The local JSON Lines log; `None` when it cannot be determined (no home directory).
+    pub local_path: Setting<Option<PathBuf>>,
+    /// Whether headers may be sent over plain http to a non-loopback host.
+    pub allow_insecure_http: Setting<bool>,
+    /// Command family → headline category, for reports.
+    pub regression_categories: Setting<BTreeMap<String, RegressionCategory>>,
+    /// `~/.specfact`, if there is a home directory.
+    pub config_dir: Option<PathBuf>,
+    /// Problems found while resolving. Never contain secrets.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Settings {
+    /// Resolves settings from an environment snapshot and a home directory.
+    ///
+    /// Reads only `home/.specfact/telemetry.yaml` and `home/.specfact/telemetry.opt-in`;
+    /// creates nothing. Never fails: every problem becomes a [`Diagnostic`].
+    pub fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
+        let _ = (env, home);
+        todo!("settings resolution")
+    }
+
+    /// Resolves settings from the current process environment and `$HOME`.
+    pub fn from_process_env() -> Settings {
+        let env = EnvSnapshot::from_process();
+        let home = env.home();
+        Settings::resolve(&env, home.as_deref())
+    }
+
+    /// Path of `telemetry.yaml`, if there is a home directory.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join(CONFIG_FILE))
+    }
+
+    /// Path of `telemetry.opt-in`, if there is a home directory.
+    pub fn opt_in_path(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join(OPT_IN_FILE))
+    }
+}
+
+/// The default family → category map used for reports.
+pub fn default_regression_categories() -> BTreeMap<String, RegressionCategory> {
+    [
+        ("repro", RegressionCategory::ContractViolation),
+        ("contract", RegressionCategory::ContractViolation),
+        ("enforce", RegressionCategory::ContractViolation),
+        ("analyze", RegressionCategory::ContractViolation),
+        ("plan", RegressionCategory::PlanDrift),
+        ("drift", RegressionCategory::PlanDrift),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Whether a string is truthy the way the reference reads it: `1 true yes y on`,
+/// trimmed, case-insensitive.
+pub fn is_truthy(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "y" | "on"
+    )
+}
