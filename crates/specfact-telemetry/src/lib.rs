@@ -7,6 +7,8 @@
 pub mod env;
 pub mod event;
 pub mod log;
+pub mod report;
+pub mod sample;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -15,6 +17,7 @@ mod value;
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
+pub use report::{Report, ReportError, ReportOptions};
 pub use sanitize::{DropReason, Dropped, MachineIdentity, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};
