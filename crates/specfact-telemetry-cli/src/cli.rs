@@ -19,6 +19,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show whether telemetry is on, why, and every setting with its source.
-    #[command(after_help = "Examples:\n  specfact-telemetry status\n  specfact-telemetry status --json | jq .enabled")]
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry status\n  specfact-telemetry status --json | jq .enabled"
+    )]
     Status(crate::cmd::status::Args),
 }

@@ -6,10 +6,12 @@
 
 pub mod env;
 pub mod event;
+mod hooks;
 pub mod log;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
+mod tracker;
 mod value;
 
 pub use env::EnvSnapshot;
@@ -18,4 +20,5 @@ pub use log::LocalLog;
 pub use sanitize::{DropReason, Dropped, MachineIdentity, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};
+pub use tracker::{CommandGuard, Outcome, Telemetry, TelemetryBuilder, error_type_name};
 pub use value::Value;

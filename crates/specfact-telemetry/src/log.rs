@@ -437,7 +437,10 @@ mod tests {
         assert_eq!(lines.len(), 6);
         assert!(lines.iter().all(|l| l.entry.is_ok() && l.complete));
         let stats = log.stats().unwrap();
-        assert_eq!((stats.events, stats.malformed, stats.without_timestamp), (6, 0, 6));
+        assert_eq!(
+            (stats.events, stats.malformed, stats.without_timestamp),
+            (6, 0, 6)
+        );
         let last = lines.last().unwrap();
         assert_eq!(last.end, stats.bytes);
     }
@@ -502,7 +505,11 @@ mod tests {
             .filter_map(|l| l.entry.as_ref().err().map(ToString::to_string))
             .collect();
         assert_eq!(reasons.len(), 6, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("missing field `command`")));
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("missing field `command`"))
+        );
         assert!(reasons.iter().any(|r| r.contains("longer than")));
         assert!(reasons.iter().all(|r| !r.contains("secret")), "{reasons:?}");
         let stats = log.stats().unwrap();

@@ -57,7 +57,9 @@ impl FieldKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
     /// The name is not a lowercase identifier of at most 48 characters.
-    #[error("field name {0:?} is not a lowercase identifier (a-z, 0-9, _) of at most 48 characters")]
+    #[error(
+        "field name {0:?} is not a lowercase identifier (a-z, 0-9, _) of at most 48 characters"
+    )]
     InvalidName(String),
     /// The name is one the library sets itself or a built-in field.
     #[error("field {0:?} is reserved and cannot be registered again")]

@@ -18,7 +18,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::json!({ "enabled": s.enabled }));
     } else {
-        println!("telemetry: {}", if s.enabled { "enabled" } else { "disabled" });
+        println!(
+            "telemetry: {}",
+            if s.enabled { "enabled" } else { "disabled" }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
