@@ -244,6 +244,9 @@ fn settings_json(s: &Settings) -> Json {
     )
 }
 
+/// Values longer than this overflow their column instead of widening it.
+const VALUE_COLUMN: usize = 32;
+
 fn settings_table(s: &Settings) -> String {
     let rows = rows(s);
     let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -252,7 +255,7 @@ fn settings_table(s: &Settings) -> String {
         .map(|r| r.1.chars().count())
         .max()
         .unwrap_or(0)
-        .min(60);
+        .min(VALUE_COLUMN);
     let mut out = String::new();
     for (name, shown, _, source) in rows {
         out.push_str(&format!("  {name:<name_w$}  {shown:<value_w$}  {source}\n"));
