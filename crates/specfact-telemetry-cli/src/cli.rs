@@ -38,4 +38,15 @@ pub enum Command {
         after_help = "Examples:\n  specfact-telemetry init\n  specfact-telemetry init --print > my-telemetry.yaml"
     )]
     Init(crate::cmd::init::Args),
+    /// Headline figures from your own log: regressions prevented (contract violations vs
+    /// plan drift), most-used commands, weekly averages, durations.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry report\n  specfact-telemetry report --since 2026-01-01 --until 2026-03-31\n  specfact-telemetry report --format json | jq .regressions\n  specfact-telemetry report --format markdown >> pr-description.md\n  specfact-telemetry report --format html --output telemetry.html"
+    )]
+    Report(crate::cmd::report::Args),
+    /// Serve a live dashboard of your own log on 127.0.0.1 and open it in the browser.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry view\n  specfact-telemetry view --port 8700 --no-open"
+    )]
+    View(crate::cmd::view::Args),
 }

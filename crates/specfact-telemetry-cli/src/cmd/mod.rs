@@ -5,7 +5,9 @@ mod delivery_info;
 pub mod disable;
 pub mod enable;
 pub mod init;
+pub mod report;
 pub mod status;
+pub mod view;
 
 use std::process::ExitCode;
 
@@ -19,5 +21,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Enable(args) => enable::run(&args, ctx),
         Command::Disable(args) => disable::run(&args, ctx),
         Command::Init(args) => init::run(&args, ctx),
+        Command::Report(args) => report::run(&args, ctx),
+        Command::View(args) => view::run(&args, ctx),
     }
 }
