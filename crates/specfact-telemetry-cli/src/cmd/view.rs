@@ -50,15 +50,17 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .map(|a| a.port())
         .context("the server has no IP address")?;
     let url = format!("http://127.0.0.1:{port}/");
-    println!("Dashboard: {url}");
-    println!(
+    say(&format!("Dashboard: {url}"));
+    say(&format!(
         "Serving figures from {} on 127.0.0.1 only. Press Ctrl-C to stop.",
         path.display()
-    );
+    ));
     if !args.no_open {
         match open_browser(&url) {
-            Ok(()) => println!("Opening it in your browser."),
-            Err(why) => println!("Not opening a browser ({why}); open the address above."),
+            Ok(()) => say("Opening it in your browser."),
+            Err(why) => say(&format!(
+                "Not opening a browser ({why}); open the address above."
+            )),
         }
     }
     let opts = ReportOptions {
@@ -87,6 +89,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a line; a reader that went away (a script that only wanted the address) is
+/// no reason to stop serving.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 fn header(name: &str, value: &str) -> Option<Header> {
