@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     guard.record(
         metadata! { "checks_total" => 6, "checks_failed" => 2, "violations_detected" => 2 },
     );
-    guard.failure("Exit");
+    guard.failure("could not open plan.yaml in /srv/acme"); // a message: dropped, failure kept
 
     println!("-- plan.compare: returns early without finishing the guard");
     let result: Result<(), std::io::Error> = (|| {

@@ -1,5 +1,10 @@
 //! One module per subcommand.
 
+mod config_file;
+mod delivery_info;
+pub mod disable;
+pub mod enable;
+pub mod init;
 pub mod status;
 
 pub mod completions;
@@ -19,6 +24,9 @@ use crate::context::Context;
 pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         Command::Status(args) => status::run(&args, ctx),
+        Command::Enable(args) => enable::run(&args, ctx),
+        Command::Disable(args) => disable::run(&args, ctx),
+        Command::Init(args) => init::run(&args, ctx),
         Command::Show(args) => show::run(&args, ctx),
         Command::Record(args) => record::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
