@@ -48,11 +48,15 @@ pub struct Args {
 /// Runs `run`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let debug = ctx.settings.debug.value;
-    let mut builder = Telemetry::builder(ctx.settings.clone());
-    if let Some(v) = &args.cli_version {
-        builder = builder.cli_version(v);
-    }
-    let telemetry = builder.build();
+    // The program runs whatever happens to telemetry, even a bug in it.
+    let telemetry = std::panic::catch_unwind(|| {
+        let mut builder = Telemetry::builder(ctx.settings.clone());
+        if let Some(v) = &args.cli_version {
+            builder = builder.cli_version(v);
+        }
+        builder.build()
+    })
+    .unwrap_or_default();
 
     // Metrics file only when recording: disabled telemetry creates nothing.
     let metrics = if telemetry.is_enabled() {

@@ -6,6 +6,7 @@
 //! logs written by the Python tool (no timestamps) are shown as they are.
 
 use std::collections::{HashSet, VecDeque};
+use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -84,10 +85,11 @@ fn show(
         return Ok(ExitCode::SUCCESS);
     }
 
+    let raw = RawLines::open(log.path());
     let scan = Scan::read(log, args.since, args.last)?;
-    view.table(&scan.recent, out)?;
+    view.table(&scan.recent, &raw, out)?;
     if !args.json && !args.follow {
-        if scan.recent.is_empty() {
+        if scan.matching == 0 {
             match args.since {
                 Some(since) => writeln!(
                     out,
@@ -175,7 +177,7 @@ struct Position {
 
 /// What one pass over the log found.
 struct Scan {
-    recent: VecDeque<Event>,
+    recent: VecDeque<Shown>,
     matching: u64,
     malformed: u64,
     malformed_lines: Vec<u64>,
@@ -223,7 +225,11 @@ impl Scan {
                         if scan.recent.len() == keep {
                             scan.recent.pop_front();
                         }
-                        scan.recent.push_back(event);
+                        scan.recent.push_back(Shown {
+                            event,
+                            offset: line.offset,
+                            end: line.end,
+                        });
                     }
                 }
                 Err(_) => {
@@ -273,6 +279,7 @@ fn follow(
         if len == at.offset {
             continue;
         }
+        let raw = RawLines::open(log.path());
         let reader = log
             .read_from(at.offset)
             .with_context(|| format!("cannot read {}", log.path().display()))?;
@@ -294,7 +301,12 @@ fn follow(
                         None => !replayed,
                     };
                     if fresh && !(replayed && event.event_id.is_none()) {
-                        view.row(&event, out)?;
+                        let shown = Shown {
+                            event,
+                            offset: line.offset,
+                            end: line.end,
+                        };
+                        view.row(&shown, &raw, out)?;
                     }
                 }
                 Err(_) => malformed.push(at.line_no),
@@ -327,6 +339,58 @@ impl SeenIds {
         }
         true
     }
+}
+
+/// An event to show and where its line is.
+struct Shown {
+    event: Event,
+    offset: u64,
+    end: u64,
+}
+
+/// Reads lines back byte for byte, so `--json` prints them exactly as they are in the
+/// log (key order, number formatting and keys this tool does not know included).
+struct RawLines(Option<File>);
+
+impl RawLines {
+    fn open(path: &std::path::Path) -> Self {
+        RawLines(File::open(path).ok())
+    }
+
+    /// Prints the line of `shown` as it is in the file; if it cannot be read back as the
+    /// same event (the file changed meanwhile), the event as this tool writes it.
+    fn write(&self, shown: &Shown, out: &mut impl Write) -> io::Result<()> {
+        match self.read(shown) {
+            Some(bytes) => {
+                out.write_all(&bytes)?;
+                out.write_all(b"\n")
+            }
+            None => writeln!(out, "{}", shown.event.to_json_line()),
+        }
+    }
+
+    fn read(&self, shown: &Shown) -> Option<Vec<u8>> {
+        let file = self.0.as_ref()?;
+        let len = usize::try_from(shown.end.checked_sub(shown.offset)?).ok()?;
+        let mut bytes = vec![0u8; len];
+        read_at(file, &mut bytes, shown.offset).ok()?;
+        while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        (Event::from_json_line(&bytes).ok()? == shown.event).then_some(bytes)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
 }
 
 /// Identifies a file, to notice when the log is replaced under the same name.
@@ -399,20 +463,26 @@ impl View {
 
     /// Prints the header alone (`--follow` on a log with nothing to show yet).
     fn header(&mut self, out: &mut impl Write) -> io::Result<()> {
-        self.table(&VecDeque::new(), out)
+        self.table(&VecDeque::new(), &RawLines(None), out)
     }
 
-    fn table(&mut self, events: &VecDeque<Event>, out: &mut impl Write) -> io::Result<()> {
+    fn table(
+        &mut self,
+        events: &VecDeque<Shown>,
+        raw: &RawLines,
+        out: &mut impl Write,
+    ) -> io::Result<()> {
         if self.json {
             for e in events {
-                writeln!(out, "{}", e.to_json_line())?;
+                raw.write(e, out)?;
             }
             return Ok(());
         }
         if events.is_empty() && !self.follow {
             return Ok(());
         }
-        let mut table = self.build(true, events);
+        let events = events.iter().map(|s| &s.event);
+        let mut table = self.build(true, events.clone());
         if self.follow {
             let widths: Vec<u16> = table
                 .column_max_content_widths()
@@ -430,11 +500,11 @@ impl View {
         writeln!(out, "{}", output::render(&table))
     }
 
-    fn row(&mut self, event: &Event, out: &mut impl Write) -> io::Result<()> {
+    fn row(&mut self, shown: &Shown, raw: &RawLines, out: &mut impl Write) -> io::Result<()> {
         if self.json {
-            return writeln!(out, "{}", event.to_json_line());
+            return raw.write(shown, out);
         }
-        let table = self.build(false, [event]);
+        let table = self.build(false, [&shown.event]);
         writeln!(out, "{}", output::render(&table))
     }
 
