@@ -44,7 +44,7 @@ pub struct Args {
 
     /// Only events recorded at or after DATE: `2026-11-24` (local midnight), an RFC 3339
     /// time (`2026-11-24T06:15:00Z`) or an age (`7d`, `12h`).
-    #[arg(long, value_name = "DATE", value_parser = output::parse_since)]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = output::parse_since)]
     pub since: Option<SystemTime>,
 }
 
