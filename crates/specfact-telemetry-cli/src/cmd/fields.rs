@@ -31,8 +31,10 @@ pub fn parse_command(s: &str) -> Result<String, String> {
 /// Parses `--duration-ms` (clap value parser): a non-negative number of milliseconds.
 pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(ms) if ms.is_finite() && ms >= 0.0 && ms <= 1e15 => Ok(ms),
         Ok(ms) if ms < 0.0 => Err("must not be negative".to_owned()),
+        // About 31,700 years: anything longer is a mistake.
+        Ok(ms) if (0.0..=1e15).contains(&ms) => Ok(ms),
+        Ok(ms) if ms.is_finite() => Err("too large".to_owned()),
         _ => Err("expected a non-negative number of milliseconds, e.g. 4280 or 12.5".to_owned()),
     }
 }
