@@ -75,7 +75,8 @@ fn show(
         if args.follow {
             eprintln!("{message}\nWaiting for events (Ctrl-C to stop)…");
             view.header(out)?;
-            follow(log, Position::default(), view, out)?;
+            out.flush()?;
+            match follow(log, Position::default(), view, out)? {}
         }
         if args.json {
             eprintln!("{message}");
@@ -124,7 +125,7 @@ fn show(
                 .map_or_else(|| "off".to_owned(), ToString::to_string);
             eprintln!("note: telemetry is disabled ({why}), so no new events will be recorded");
         }
-        follow(log, scan.position, view, out)?;
+        match follow(log, scan.position, view, out)? {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -244,7 +245,8 @@ impl Scan {
     }
 }
 
-/// Polls the log for new complete lines and prints their events, until interrupted.
+/// Polls the log for new complete lines and prints their events, until interrupted;
+/// returns only on an error.
 /// A log that is truncated is read again from its start; a log that is replaced (a purge
 /// rewrote it) is read from its start too, without repeating events already shown.
 fn follow(
@@ -252,7 +254,7 @@ fn follow(
     mut at: Position,
     view: &mut View,
     out: &mut impl Write,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::convert::Infallible> {
     let mut seen = SeenIds::default();
     // Events of a replaced file up to this offset may have been shown already.
     let mut replay_until = 0u64;
