@@ -130,9 +130,8 @@ fn remove_log(path: &Path) -> io::Result<()> {
 
 fn purge_older(args: &Args, log: &LocalLog, age: Duration) -> anyhow::Result<ExitCode> {
     let path = log.path().display().to_string();
-    let age_text = humantime::format_duration(age).to_string();
     let Some(cutoff) = SystemTime::now().checked_sub(age) else {
-        println!("Nothing to purge: no event is older than {age_text}.");
+        println!("Nothing to purge: no event is that old.");
         return Ok(ExitCode::SUCCESS);
     };
     let is_old =
@@ -150,7 +149,7 @@ fn purge_older(args: &Args, log: &LocalLog, age: Duration) -> anyhow::Result<Exi
     let before = output::local_time(cutoff);
     if old == 0 {
         println!(
-            "Nothing to purge: none of the {} in {path} was recorded before {before} ({age_text} ago).",
+            "Nothing to purge: none of the {} in {path} was recorded before {before}.",
             output::plural(events, "event", "events")
         );
         return Ok(ExitCode::SUCCESS);

@@ -102,7 +102,8 @@ fn show(
         } else if scan.matching > scan.recent.len() as u64 {
             writeln!(
                 out,
-                "\n{} of {} shown; use -n to see more.",
+                "{}{} of {} shown; use -n to see more.",
+                if scan.recent.is_empty() { "" } else { "\n" },
                 scan.recent.len(),
                 output::plural(scan.matching, "event", "events")
             )?;
