@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::{Home, run};
 use support::{line, opted_in, python_log, write_log};
@@ -361,32 +361,38 @@ fn record(home: &Home, command: &str) {
 #[test]
 fn follow_prints_new_events_and_survives_truncation_and_replacement() {
     let home = Home::new();
+    let recent = humantime::format_rfc3339_millis(SystemTime::now() - Duration::from_secs(60));
+    let recent = recent.to_string();
     write_log(
         &home,
-        &[line(
-            1,
-            "old.event",
-            "2020-01-01T00:00:00.000Z",
-            true,
-            None,
-            1.0,
-            "",
-        )],
+        &[
+            line(
+                1,
+                "old.event",
+                "2020-01-01T00:00:00.000Z",
+                true,
+                None,
+                1.0,
+                "",
+            ),
+            line(2, "kept.hidden", &recent, true, None, 1.0, ""),
+            line(3, "kept.shown", &recent, true, None, 1.0, ""),
+        ],
     );
-    let mut lines = Lines::spawn(&home, &["show", "--follow"]);
+    let mut lines = Lines::spawn(&home, &["show", "--follow", "-n", "1"]);
     let header = lines.wait_for("TIME");
     assert!(
         header.contains("COMMAND") && header.contains("DURATION"),
         "{header}"
     );
-    lines.wait_for("old.event");
+    lines.wait_for("kept.shown");
 
     record(&home, "follow.one");
     let row = lines.wait_for("follow.one");
     assert!(row.contains(" ok "), "{row}");
 
-    // A purge of old events rewrites the log into a new file: the kept event is not
-    // shown again, and events recorded afterwards are.
+    // A purge of old events rewrites the log into a new file: the events it keeps are
+    // not shown (again), and events recorded afterwards are.
     let mut c = opted_in(&home);
     c.args(["purge", "--older-than", "365d", "--yes"]);
     let (code, out, err) = run(c);
@@ -406,7 +412,9 @@ fn follow_prints_new_events_and_survives_truncation_and_replacement() {
     std::thread::sleep(Duration::from_millis(500));
     record(&home, "follow.four");
     lines.wait_for("follow.four");
-    assert_eq!(lines.count("old.event"), 1, "{:#?}", lines.seen);
+    assert_eq!(lines.count("old.event"), 0, "{:#?}", lines.seen);
+    assert_eq!(lines.count("kept.hidden"), 0, "{:#?}", lines.seen);
+    assert_eq!(lines.count("kept.shown"), 1, "{:#?}", lines.seen);
     assert_eq!(lines.count("follow.two"), 1, "{:#?}", lines.seen);
 }
 

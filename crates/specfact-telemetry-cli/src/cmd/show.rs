@@ -76,7 +76,7 @@ fn show(
             eprintln!("{message}\nWaiting for events (Ctrl-C to stop)…");
             view.header(out)?;
             out.flush()?;
-            match follow(log, Position::default(), view, out)? {}
+            match follow(log, Position::default(), SeenIds::default(), view, out)? {}
         }
         if args.json {
             eprintln!("{message}");
@@ -87,7 +87,7 @@ fn show(
     }
 
     let raw = RawLines::open(log.path());
-    let scan = Scan::read(log, args.since, args.last)?;
+    let scan = Scan::read(log, args.since, args.last, args.follow)?;
     view.table(&scan.recent, &raw, out)?;
     if !args.json && !args.follow {
         if scan.matching == 0 {
@@ -126,7 +126,7 @@ fn show(
                 .map_or_else(|| "off".to_owned(), ToString::to_string);
             eprintln!("note: telemetry is disabled ({why}), so no new events will be recorded");
         }
-        match follow(log, scan.position, view, out)? {}
+        match follow(log, scan.position, scan.seen, view, out)? {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -185,10 +185,17 @@ struct Scan {
     malformed_lines: Vec<u64>,
     without_timestamp: u64,
     position: Position,
+    /// Ids of the events read, for `--follow`.
+    seen: SeenIds,
 }
 
 impl Scan {
-    fn read(log: &LocalLog, since: Option<SystemTime>, keep: usize) -> anyhow::Result<Scan> {
+    fn read(
+        log: &LocalLog,
+        since: Option<SystemTime>,
+        keep: usize,
+        remember_ids: bool,
+    ) -> anyhow::Result<Scan> {
         let file = FileId::of(log.path());
         let mut scan = Scan {
             recent: VecDeque::new(),
@@ -200,6 +207,7 @@ impl Scan {
                 file,
                 ..Position::default()
             },
+            seen: SeenIds::default(),
         };
         let reader = log
             .read()
@@ -214,6 +222,9 @@ impl Scan {
             scan.position.line_no = line.line_no;
             match line.entry {
                 Ok(event) => {
+                    if let (true, Some(id)) = (remember_ids, event.event_id) {
+                        scan.seen.insert(id.as_u128());
+                    }
                     match (since, event.timestamp) {
                         (Some(_), None) => {
                             scan.without_timestamp += 1;
@@ -248,22 +259,26 @@ impl Scan {
 
 /// Polls the log for new complete lines and prints their events, until interrupted;
 /// returns only on an error.
-/// A log that is truncated is read again from its start; a log that is replaced (a purge
-/// rewrote it) is read from its start too, without repeating events already shown.
+///
+/// A log that is truncated or deleted is read again from its start. A log that is
+/// replaced (a purge of old events rewrote it) is read from its start too, but the
+/// events it kept were read already: `seen` holds the ids of the events read so far, and
+/// lines without an id that were in the new file when it was noticed are skipped.
 fn follow(
     log: &LocalLog,
     mut at: Position,
+    mut seen: SeenIds,
     view: &mut View,
     out: &mut impl Write,
 ) -> anyhow::Result<std::convert::Infallible> {
-    let mut seen = SeenIds::default();
-    // Events of a replaced file up to this offset may have been shown already.
+    // Lines of a replaced file up to this offset may have been read already.
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
         let Some((id, len)) = FileId::with_len(log.path()) else {
             // Deleted (purged): start over when it comes back.
             at = Position::default();
+            replay_until = 0;
             continue;
         };
         if at.file.is_some_and(|f| f != id) {
@@ -273,6 +288,7 @@ fn follow(
                 ..Position::default()
             };
         } else if len < at.offset {
+            replay_until = 0;
             at = Position {
                 file: Some(id),
                 ..Position::default()
@@ -298,12 +314,11 @@ fn follow(
             at.line_no = base + line.line_no;
             match line.entry {
                 Ok(event) => {
-                    let replayed = line.end <= replay_until;
                     let fresh = match event.event_id {
                         Some(id) => seen.insert(id.as_u128()),
-                        None => !replayed,
+                        None => line.end > replay_until,
                     };
-                    if fresh && !(replayed && event.event_id.is_none()) {
+                    if fresh {
                         let shown = Shown {
                             event,
                             offset: line.offset,
@@ -321,7 +336,8 @@ fn follow(
     }
 }
 
-/// Event ids already shown, bounded: when full it forgets the oldest.
+/// Ids of the events read, bounded (a few megabytes at most): when full it forgets the
+/// oldest, which a purge of old events is the first to delete anyway.
 #[derive(Default)]
 struct SeenIds {
     set: HashSet<u128>,
