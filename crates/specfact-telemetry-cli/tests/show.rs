@@ -428,3 +428,83 @@ fn follow_as_json_waits_for_a_log_that_does_not_exist_yet() {
     let e: serde_json::Value = serde_json::from_str(&l).unwrap();
     assert_eq!(e["command"], "follow.first");
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_follow() {
+    let home = Home::new();
+    record(&home, "plan.init");
+    let mut lines = Lines::spawn(&home, &["show", "--follow"]);
+    lines.wait_for("plan.init");
+    // SAFETY: kill(2) on the pid of our own child.
+    assert_eq!(
+        unsafe { libc::kill(lines.child.id() as i32, libc::SIGINT) },
+        0
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = lines.child.try_wait().unwrap() {
+            assert!(!status.success(), "{status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still following after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn no_colour_when_stdout_is_not_a_terminal() {
+    let home = Home::new();
+    mixed_log(&home);
+    let mut c = opted_in(&home);
+    c.env_remove("NO_COLOR").arg("show");
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("repro.run") && !out.contains('\u{1b}'),
+        "{out}"
+    );
+}
+
+/// `show` on a pseudo-terminal (with `script`), with `NO_COLOR` as given.
+#[cfg(target_os = "linux")]
+fn show_on_a_terminal(home: &Home, no_color: Option<&str>) -> Option<String> {
+    if StdCommand::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_specfact-telemetry");
+    let mut c = StdCommand::new("script");
+    c.args(["-qec", &format!("'{bin}' show"), "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TZ", "UTC")
+        .stdin(Stdio::null());
+    if let Some(v) = no_color {
+        c.env("NO_COLOR", v);
+    }
+    let out = c.output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn colour_on_a_terminal_unless_no_color_is_set() {
+    let home = Home::new();
+    mixed_log(&home);
+    let Some(coloured) = show_on_a_terminal(&home, None) else {
+        return;
+    };
+    assert!(coloured.contains("repro.run"), "{coloured}");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "no colour on a terminal: {coloured}"
+    );
+    let plain = show_on_a_terminal(&home, Some("1")).unwrap();
+    assert!(plain.contains("repro.run"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "colour despite NO_COLOR: {plain}"
+    );
+}
