@@ -1,9 +1,9 @@
 //! `purge`: deletes what telemetry recorded on this machine: the whole local log and
 //! the delivery state, or only the events older than an age.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +32,34 @@ pub struct Args {
 pub fn delivery_state_paths(ctx: &Context) -> Vec<PathBuf> {
     let _ = ctx;
     Vec::new()
+}
+
+/// Deletes the log and the delivery state, and `~/.specfact` itself if that leaves it
+/// empty. Returns what was deleted. Shared by `purge` and `disable --purge`.
+pub fn delete_everything(ctx: &Context, log: &LocalLog) -> anyhow::Result<Vec<PathBuf>> {
+    let mut deleted = Vec::new();
+    if log.delete()? {
+        deleted.push(log.path().to_owned());
+    }
+    for p in delivery_state_paths(ctx) {
+        let removed = if p.is_dir() {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        match removed {
+            Ok(()) => deleted.push(p),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", p.display())),
+        }
+    }
+    // Leave no empty `~/.specfact` behind; a directory with anything else in it stays.
+    if let Some(dir) = &ctx.settings.config_dir
+        && log.path().parent() == Some(dir.as_path())
+    {
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(deleted)
 }
 
 /// Runs `purge`.
@@ -79,27 +107,12 @@ fn purge_all(args: &Args, ctx: &Context, log: &LocalLog) -> anyhow::Result<ExitC
     if !confirmed(args, &format!("Delete {what}?"))? {
         return Ok(refused());
     }
-    if has_log {
-        remove_log(path).with_context(|| format!("cannot delete {}", path.display()))?;
-        println!("Deleted {what}.");
-    }
-    for p in &state {
-        let removed = if p.is_dir() {
-            fs::remove_dir_all(p)
+    for deleted in delete_everything(ctx, log)? {
+        if deleted == path {
+            println!("Deleted {what}.");
         } else {
-            fs::remove_file(p)
-        };
-        match removed {
-            Ok(()) => println!("Deleted {}.", p.display()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", p.display())),
+            println!("Deleted {}.", deleted.display());
         }
-    }
-    // Leave no empty `~/.specfact` behind; a directory with anything else in it stays.
-    if let Some(dir) = &ctx.settings.config_dir
-        && path.parent() == Some(dir.as_path())
-    {
-        let _ = fs::remove_dir(dir);
     }
     if ctx.settings.enabled {
         println!(
@@ -108,24 +121,6 @@ fn purge_all(args: &Args, ctx: &Context, log: &LocalLog) -> anyhow::Result<ExitC
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Deletes the log while holding its lock, so an append in progress finishes first and
-/// appends waiting for the lock go to a new file.
-fn remove_log(path: &Path) -> io::Result<()> {
-    let file = match File::open(path) {
-        Ok(f) => Some(f),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        // Not readable (or not a file): delete it without the lock.
-        Err(_) => None,
-    };
-    if let Some(f) = &file {
-        let _ = f.lock();
-    }
-    match fs::remove_file(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }
 
 fn purge_older(args: &Args, log: &LocalLog, age: Duration) -> anyhow::Result<ExitCode> {
