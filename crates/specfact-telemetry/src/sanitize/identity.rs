@@ -138,6 +138,10 @@ impl MachineIdentity {
     }
 
     fn is_word(&self, piece: &str) -> bool {
+        if piece.is_ascii() {
+            // The common case, without allocating.
+            return self.words.iter().any(|w| w.eq_ignore_ascii_case(piece));
+        }
         let lower = piece.to_lowercase();
         self.words.contains(&lower)
     }
@@ -244,6 +248,14 @@ mod tests {
         assert!(!id.appears_in("adapter"));
         assert!(!id.appears_in("canada"));
         assert!(!id.appears_in("repro"));
+    }
+
+    #[test]
+    fn non_ascii_names_match_case_insensitively() {
+        let id = MachineIdentity::from_names(["Jérôme"]);
+        assert!(id.appears_in("JÉRÔME-build"));
+        assert!(id.appears_in("ci.jérôme"));
+        assert!(!id.appears_in("jerome"));
     }
 
     #[test]
