@@ -128,8 +128,18 @@ impl MachineIdentity {
         if self.is_empty() {
             return false;
         }
-        let lower = s.to_lowercase();
-        if self.fragments.iter().any(|f| lower.contains(f.as_str())) {
+        let contains_fragment = if s.is_ascii() {
+            // The common case, without allocating.
+            self.fragments.iter().any(|f| {
+                s.as_bytes()
+                    .windows(f.len())
+                    .any(|w| w.eq_ignore_ascii_case(f.as_bytes()))
+            })
+        } else {
+            let lower = s.to_lowercase();
+            self.fragments.iter().any(|f| lower.contains(f.as_str()))
+        };
+        if contains_fragment {
             return true;
         }
         s.split(is_separator)

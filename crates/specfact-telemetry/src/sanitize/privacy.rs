@@ -346,10 +346,23 @@ fn has_token_prefix(s: &str) -> bool {
 /// `8-4-4-4-12` hex digits.
 fn has_uuid(s: &str) -> bool {
     const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    const UUID_LEN: usize = 36;
     s.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .filter(|run| run.len() >= UUID_LEN)
         .any(|run| {
-            let groups: Vec<usize> = run.split('-').map(str::len).collect();
-            groups.windows(SHAPE.len()).any(|w| w == SHAPE)
+            let mut matched = 0;
+            for len in run.split('-').map(str::len) {
+                if len == SHAPE[matched] {
+                    matched += 1;
+                    if matched == SHAPE.len() {
+                        return true;
+                    }
+                } else {
+                    // Only a first group can start a new match.
+                    matched = usize::from(len == SHAPE[0]);
+                }
+            }
+            false
         })
 }
 
@@ -601,6 +614,7 @@ mod tests {
             "d41d8cd98f00b204e9800998ecf8427e",
             "a1b2c3d4e5f6",
             "550e8400-e29b-41d4-a716-446655440000",
+            "x-1234-550E8400-E29B-41D4-A716-446655440000-y",
             "internationalization",
             "dGhpcyBpcyBh",
             "QWxhZGRpbjpv",
