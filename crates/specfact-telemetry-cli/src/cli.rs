@@ -38,6 +38,49 @@ pub enum Command {
         after_help = "Examples:\n  specfact-telemetry init\n  specfact-telemetry init --print > my-telemetry.yaml"
     )]
     Init(crate::cmd::init::Args),
+
+    /// Show the most recent events of the local log.
+    #[command(after_help = "Examples:
+  specfact-telemetry show
+  specfact-telemetry show -n 100 --since 7d
+  specfact-telemetry show --json | jq .command
+  specfact-telemetry show --follow")]
+    Show(crate::cmd::show::Args),
+
+    /// Record one event, for tools that are not written in Rust (shell scripts, CI jobs).
+    ///
+    /// Prints nothing and exits 0 whatever happens to telemetry (debug output aside);
+    /// only a wrong use of the command exits 2.
+    #[command(after_help = "Examples:
+  specfact-telemetry record import.from_code --field files_analyzed=143 --duration-ms 4280
+  specfact-telemetry record repro.run --failure --error TimeoutError
+  echo '{\"checks_total\": 6, \"checks_failed\": 2}' | specfact-telemetry record repro.run --metadata -")]
+    Record(crate::cmd::record::Args),
+
+    /// Run a program and record its duration and success; exits with the program's status.
+    ///
+    /// The program's input and output are passed through untouched and nothing of its
+    /// arguments or output is recorded. It may add metrics by writing a JSON object to the
+    /// file named in SPECFACT_TELEMETRY_METRICS_FILE.
+    #[command(after_help = "Examples:
+  specfact-telemetry run --command repro.run --field mode=repro -- make check
+  specfact-telemetry run --command analyze.contracts -- ./analyze.sh
+      (analyze.sh may write {\"violations_detected\": 2} to \"$SPECFACT_TELEMETRY_METRICS_FILE\")")]
+    Run(crate::cmd::run::Args),
+
+    /// Delete the local log and delivery state, or only old events.
+    #[command(after_help = "Examples:
+  specfact-telemetry purge
+  specfact-telemetry purge --older-than 30d --yes")]
+    Purge(crate::cmd::purge::Args),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  specfact-telemetry completions bash > ~/.local/share/bash-completion/completions/specfact-telemetry
+  specfact-telemetry completions zsh > \"${fpath[1]}/_specfact-telemetry\"
+  specfact-telemetry completions fish > ~/.config/fish/completions/specfact-telemetry.fish")]
+    Completions(crate::cmd::completions::Args),
+
     /// Headline figures from your own log: regressions prevented (contract violations vs
     /// plan drift), most-used commands, weekly averages, durations.
     #[command(

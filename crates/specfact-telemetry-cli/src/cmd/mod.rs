@@ -9,6 +9,14 @@ pub mod report;
 pub mod status;
 pub mod view;
 
+pub mod completions;
+pub mod fields;
+pub mod output;
+pub mod purge;
+pub mod record;
+pub mod run;
+pub mod show;
+
 use std::process::ExitCode;
 
 use crate::cli::Command;
@@ -23,5 +31,10 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&args, ctx),
         Command::Report(args) => report::run(&args, ctx),
         Command::View(args) => view::run(&args, ctx),
+        Command::Show(args) => show::run(&args, ctx),
+        Command::Record(args) => record::run(&args, ctx),
+        Command::Run(args) => run::run(&args, ctx),
+        Command::Purge(args) => purge::run(&args, ctx),
+        Command::Completions(args) => completions::run(&args),
     }
 }
