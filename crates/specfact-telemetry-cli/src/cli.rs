@@ -81,13 +81,19 @@ pub enum Command {
   specfact-telemetry completions fish > ~/.config/fish/completions/specfact-telemetry.fish")]
     Completions(crate::cmd::completions::Args),
 
-    /// Headline figures from your own log: regressions prevented (contract violations vs
-    /// plan drift), most-used commands, weekly averages, durations.
+    /// Headline figures: regressions prevented, most-used commands, weekly trends.
+    ///
+    /// Reads your own local log: regressions prevented split into contract violations and
+    /// plan drift, the most-used command and its share of sessions, regressions prevented per
+    /// week, success rates and durations per command, checks, features and stories.
     #[command(
         after_help = "Examples:\n  specfact-telemetry report\n  specfact-telemetry report --since 2026-01-01 --until 2026-03-31\n  specfact-telemetry report --format json | jq .regressions\n  specfact-telemetry report --format markdown >> pr-description.md\n  specfact-telemetry report --format html --output telemetry.html"
     )]
     Report(crate::cmd::report::Args),
-    /// Serve a live dashboard of your own log on 127.0.0.1 and open it in the browser.
+    /// Serve a live dashboard of your own log on 127.0.0.1.
+    ///
+    /// Prints the address and opens it in your browser when there is a display. The page
+    /// updates itself as new events are recorded. Nothing is served beyond 127.0.0.1.
     #[command(
         after_help = "Examples:\n  specfact-telemetry view\n  specfact-telemetry view --port 8700 --no-open"
     )]
