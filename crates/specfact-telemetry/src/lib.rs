@@ -4,14 +4,18 @@
 
 #![warn(missing_docs)]
 
+pub mod delivery;
 pub mod env;
 pub mod event;
 pub mod log;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
 mod value;
 
+pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Selection};
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
