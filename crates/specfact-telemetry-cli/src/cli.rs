@@ -19,6 +19,23 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show whether telemetry is on, why, and every setting with its source.
-    #[command(after_help = "Examples:\n  specfact-telemetry status\n  specfact-telemetry status --json | jq .enabled")]
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry status\n  specfact-telemetry status --json | jq .enabled"
+    )]
     Status(crate::cmd::status::Args),
+    /// Opt in: record locally, or also send to a collector with --endpoint.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry enable\n  specfact-telemetry enable --endpoint http://localhost:4318/v1/traces\n  specfact-telemetry enable --endpoint https://otlp.example.com/v1/traces --header \"Authorization: Bearer $TOKEN\""
+    )]
+    Enable(crate::cmd::enable::Args),
+    /// Opt out everywhere this tool opted in; --purge also deletes the data.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry disable\n  specfact-telemetry disable --purge"
+    )]
+    Disable(crate::cmd::disable::Args),
+    /// Write a commented configuration template to ~/.specfact/telemetry.yaml.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry init\n  specfact-telemetry init --print > my-telemetry.yaml"
+    )]
+    Init(crate::cmd::init::Args),
 }

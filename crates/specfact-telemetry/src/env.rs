@@ -96,7 +96,9 @@ impl EnvSnapshot {
 
     /// Iterates over every variable in the snapshot.
     pub fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.vars.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 }
 
@@ -113,7 +115,10 @@ mod tests {
     fn snapshot_reports_non_unicode_values() {
         use std::os::unix::ffi::OsStringExt;
         let env = EnvSnapshot::empty()
-            .with("SPECFACT_TELEMETRY_DEBUG", OsString::from_vec(vec![0xff, 0xfe]))
+            .with(
+                "SPECFACT_TELEMETRY_DEBUG",
+                OsString::from_vec(vec![0xff, 0xfe]),
+            )
             .with("HOME", "/home/ada");
         assert_eq!(env.get("SPECFACT_TELEMETRY_DEBUG"), Some(Err(NotUnicode)));
         assert_eq!(env.get("SPECFACT_TELEMETRY_OPT_IN"), None);

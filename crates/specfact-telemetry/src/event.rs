@@ -376,7 +376,10 @@ mod tests {
             fields: vec![("shadow_mode".into(), FieldValue::Bool(true))],
         };
         let line = e.to_json_line();
-        assert!(line.contains(r#""timestamp":"2026-11-24T06:15:00.123Z""#), "{line}");
+        assert!(
+            line.contains(r#""timestamp":"2026-11-24T06:15:00.123Z""#),
+            "{line}"
+        );
         assert_eq!(Event::from_json_line(line.as_bytes()).unwrap(), e);
     }
 
@@ -390,7 +393,10 @@ mod tests {
         let err = Event::from_json_line(br#"{"success":true}"#).unwrap_err();
         assert!(err.to_string().contains("command"), "{err}");
         assert!(Event::from_json_line(b"[1,2]").is_err());
-        assert!(Event::from_json_line(br#"{"command":"x","success":true,"timestamp":"yesterday"}"#).is_err());
+        assert!(
+            Event::from_json_line(br#"{"command":"x","success":true,"timestamp":"yesterday"}"#)
+                .is_err()
+        );
     }
 
     #[test]

@@ -17,6 +17,10 @@ use crate::event::Event;
 /// The longest line a reader accepts; longer lines are reported as malformed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// How often an appender reopens the log when it keeps being replaced under it
+/// (each replacement is a whole rewrite, so this bound is never reached in practice).
+const MAX_REOPEN_ATTEMPTS: u32 = 1000;
+
 /// Why the log could not be written or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -84,13 +88,12 @@ impl LocalLog {
 
     /// Appends one pre-serialized line (which must not contain a newline).
     pub(crate) fn append_line(&self, line: &str) -> Result<Appended, LogError> {
-        let mut file = self.open_for_append()?;
         let io_err = |action, source| LogError::Io {
             action,
             path: self.path.clone(),
             source,
         };
-        file.lock().map_err(|e| io_err("lock", e))?;
+        let mut file = self.open_locked()?;
         let len = file.metadata().map_err(|e| io_err("read", e))?.len();
         let torn = len > 0 && last_byte(&file, len).map_err(|e| io_err("read", e))? != b'\n';
         let mut buf = Vec::with_capacity(line.len() + 2);
@@ -107,6 +110,100 @@ impl LocalLog {
             end: len + buf.len() as u64,
             repaired_torn_line: torn,
         })
+    }
+
+    /// Opens the log for appending and takes its exclusive lock. If the file was
+    /// replaced while we waited for the lock (a purge or rotation renamed a new file
+    /// over it), the lock is on a file nobody reads any more: open the new one instead.
+    fn open_locked(&self) -> Result<File, LogError> {
+        let io_err = |action, source| LogError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        let mut attempts = 0;
+        loop {
+            let file = self.open_for_append()?;
+            file.lock().map_err(|e| io_err("lock", e))?;
+            attempts += 1;
+            if attempts >= MAX_REOPEN_ATTEMPTS || same_file(&file, &self.path) {
+                return Ok(file);
+            }
+        }
+    }
+
+    /// Rewrites the log keeping only the lines `keep` accepts, atomically: the new
+    /// content is written to a temporary file beside the log and renamed over it while
+    /// the log is locked, so concurrent appenders lose nothing.
+    pub fn rewrite<F>(&self, mut keep: F) -> Result<Rewritten, LogError>
+    where
+        F: FnMut(&LogLine) -> bool,
+    {
+        let io_err = |action, source| LogError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        if !self.path.exists() {
+            return Ok(Rewritten::default());
+        }
+        let lock = self.open_locked()?;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "telemetry.log".to_owned());
+        let tmp = dir.join(format!(".{file_name}.rewrite-{}", std::process::id()));
+        let result = (|| {
+            let mut o = OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let out = o.open(&tmp).map_err(|e| io_err("write to", e))?;
+            let mut out = io::BufWriter::new(out);
+            let mut summary = Rewritten::default();
+            let mut source = BufReader::new(File::open(&self.path).map_err(|e| io_err("read", e))?);
+            let mut position = 0u64;
+            for line in self.read()? {
+                let line = line.map_err(|e| io_err("read", e))?;
+                if !keep(&line) {
+                    summary.removed += 1;
+                    continue;
+                }
+                summary.kept += 1;
+                if position != line.offset {
+                    let delta = i64::try_from(line.offset).unwrap_or(i64::MAX)
+                        - i64::try_from(position).unwrap_or(i64::MAX);
+                    source.seek_relative(delta).map_err(|e| io_err("read", e))?;
+                }
+                let len = line.end - line.offset;
+                let copied = io::copy(
+                    &mut io::Read::take(io::Read::by_ref(&mut source), len),
+                    &mut out,
+                )
+                .map_err(|e| io_err("write to", e))?;
+                position = line.offset + copied;
+                if !line.complete {
+                    io::Write::write_all(&mut out, b"\n").map_err(|e| io_err("write to", e))?;
+                }
+            }
+            let out = out
+                .into_inner()
+                .map_err(|e| io_err("write to", e.into_error()))?;
+            out.sync_all().map_err(|e| io_err("write to", e))?;
+            fs::rename(&tmp, &self.path).map_err(|e| io_err("replace", e))?;
+            Ok(summary)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        drop(lock);
+        result
     }
 
     fn open_for_append(&self) -> Result<File, LogError> {
@@ -196,6 +293,32 @@ impl LocalLog {
         }
         Ok(stats)
     }
+}
+
+/// Whether the open `file` is still the file at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// What [`LocalLog::rewrite`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rewritten {
+    /// Lines kept.
+    pub kept: u64,
+    /// Lines removed.
+    pub removed: u64,
 }
 
 fn last_byte(file: &File, len: u64) -> io::Result<u8> {
@@ -437,7 +560,10 @@ mod tests {
         assert_eq!(lines.len(), 6);
         assert!(lines.iter().all(|l| l.entry.is_ok() && l.complete));
         let stats = log.stats().unwrap();
-        assert_eq!((stats.events, stats.malformed, stats.without_timestamp), (6, 0, 6));
+        assert_eq!(
+            (stats.events, stats.malformed, stats.without_timestamp),
+            (6, 0, 6)
+        );
         let last = lines.last().unwrap();
         assert_eq!(last.end, stats.bytes);
     }
@@ -502,7 +628,11 @@ mod tests {
             .filter_map(|l| l.entry.as_ref().err().map(ToString::to_string))
             .collect();
         assert_eq!(reasons.len(), 6, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("missing field `command`")));
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("missing field `command`"))
+        );
         assert!(reasons.iter().any(|r| r.contains("longer than")));
         assert!(reasons.iter().all(|r| !r.contains("secret")), "{reasons:?}");
         let stats = log.stats().unwrap();
@@ -532,6 +662,77 @@ mod tests {
         assert_eq!(log.read().unwrap().count(), 0);
         assert_eq!(log.stats().unwrap(), LogStats::default());
         assert!(!tmp.path().join("nope").exists());
+    }
+
+    #[test]
+    fn rewrite_keeps_what_it_is_told_and_survives_concurrent_appends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = LocalLog::new(tmp.path().join("telemetry.log"));
+        for c in ["a.one", "b.two", "a.three"] {
+            log.append(&event(c)).unwrap();
+        }
+        fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .and_then(|mut f| io::Write::write_all(&mut f, b"junk\n{\"command\":\"a.torn"))
+            .unwrap();
+        let done = log
+            .rewrite(|l| {
+                l.entry
+                    .as_ref()
+                    .map_or(true, |e| e.command.starts_with('a'))
+            })
+            .unwrap();
+        assert_eq!(
+            done,
+            Rewritten {
+                kept: 4,
+                removed: 1
+            }
+        );
+        let text = fs::read_to_string(log.path()).unwrap();
+        assert!(text.ends_with("{\"command\":\"a.torn\n"), "{text}");
+        assert!(!text.contains("b.two"));
+        // An appender holding the old file is redirected to the new one.
+        log.append(&event("c.four")).unwrap();
+        let cmds: Vec<_> = log
+            .read()
+            .unwrap()
+            .filter_map(|l| l.unwrap().entry.ok().map(|e| e.command))
+            .collect();
+        assert_eq!(cmds, ["a.one", "a.three", "c.four"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(log.path()).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let leftovers = fs::read_dir(tmp.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary file left behind");
+    }
+
+    #[test]
+    fn an_append_blocked_by_a_rewrite_lands_in_the_new_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = LocalLog::new(tmp.path().join("telemetry.log"));
+        log.append(&event("a.one")).unwrap();
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        log.append(&event("w.rite")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..20 {
+            log.rewrite(|_| true).unwrap();
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(log.stats().unwrap().events, 801);
     }
 
     #[test]

@@ -1,14 +1,24 @@
 //! The sanitizer: raw [`Value`]s become typed [`FieldValue`]s, or are dropped with a reason.
 //!
 //! Nothing downstream of this module sees unsanitized input.
+//!
+//! Every field is checked in three steps: the key must be in the [`Schema`] (and not one the
+//! library sets itself); the value must fit the field's [`FieldKind`]; and a string, whatever
+//! its kind, must not look like a path, an e-mail address, a URL, an IP address, a host name,
+//! a token, or contain this machine's user or host name ([`MachineIdentity`]).
+
+mod identity;
+mod number;
+mod patterns;
+mod privacy;
 
 use std::fmt;
-use std::path::Path;
 
-use crate::env::EnvSnapshot;
-use crate::event::FieldValue;
-use crate::schema::Schema;
+use crate::event::{FieldValue, RESERVED_KEYS};
+use crate::schema::{FieldKind, Schema};
 use crate::value::Value;
+
+pub use identity::MachineIdentity;
 
 /// Why a field was dropped. The reason never contains the dropped value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,37 +116,14 @@ pub struct Sanitized {
     pub dropped: Vec<Dropped>,
 }
 
-/// Names that identify this machine and its user, which no string value may contain.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MachineIdentity {
-    /// Lowercased words of at least 3 characters.
-    words: Vec<String>,
-}
-
-impl MachineIdentity {
-    /// Detects the user name (`USER`, `LOGNAME`, `USERNAME`), the host name and the
-    /// components of the home directory.
-    pub fn detect(env: &EnvSnapshot, home: Option<&Path>) -> MachineIdentity {
-        let _ = (env, home);
-        todo!("identity")
-    }
-
-    /// Builds an identity from explicit names (for tests and hosts that know better).
-    pub fn from_names<I, S>(names: I) -> MachineIdentity
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let _ = names;
-        todo!("identity")
-    }
-
-    /// Whether any part of `s` (split on `.`, `-`, `_`, `:`, `/` and the like) equals one of the names.
-    pub fn appears_in(&self, s: &str) -> bool {
-        let _ = s;
-        todo!("identity")
-    }
-}
+/// The longest command identifier.
+pub const MAX_COMMAND_LEN: usize = 64;
+/// The longest error type name.
+pub const MAX_ERROR_TYPE_LEN: usize = 64;
+/// The longest host version string.
+pub const MAX_CLI_VERSION_LEN: usize = 32;
+/// How many characters of a dropped key [`Dropped::key`] keeps.
+const MAX_PRINTED_KEY_CHARS: usize = 64;
 
 /// Checks raw metadata against a [`Schema`] and a [`MachineIdentity`].
 #[derive(Debug, Clone, Copy)]
@@ -152,35 +139,597 @@ impl<'a> Sanitizer<'a> {
     }
 
     /// Checks one metadata field.
+    ///
+    /// Keys the library sets itself ([`RESERVED_KEYS`]) are refused with
+    /// [`DropReason::SetByLibrary`], keys not in the schema with [`DropReason::UnknownField`].
     pub fn field(&self, key: &str, value: &Value) -> Result<FieldValue, DropReason> {
-        let _ = (key, value, self.schema, self.identity);
-        todo!("sanitize")
+        if RESERVED_KEYS.contains(&key) {
+            return Err(DropReason::SetByLibrary);
+        }
+        let kind = self.schema.kind(key).ok_or(DropReason::UnknownField)?;
+        self.check(kind, value)
+    }
+
+    /// Checks a value against a field kind, whatever the field (for values the library
+    /// receives from elsewhere, such as a `duration_ms` handed over by another program).
+    pub fn check(&self, kind: &FieldKind, value: &Value) -> Result<FieldValue, DropReason> {
+        match kind {
+            FieldKind::Bool => number::boolean(value, kind).map(FieldValue::Bool),
+            FieldKind::Count => number::count(value, kind).map(FieldValue::Int),
+            FieldKind::RoundedCount => number::count(value, kind)
+                .map(number::round_two_significant)
+                .map(FieldValue::Int),
+            FieldKind::DurationMs => number::duration_ms(value, kind).map(FieldValue::Float),
+            FieldKind::Number => number::number(value, kind).map(FieldValue::Float),
+            FieldKind::Command
+            | FieldKind::Identifier { .. }
+            | FieldKind::OneOf(_)
+            | FieldKind::ErrorType => match value {
+                Value::Str(s) => self.string(kind, s).map(FieldValue::Str),
+                other => Err(DropReason::WrongType {
+                    expected: kind.describe(),
+                    found: other.type_name(),
+                }),
+            },
+        }
     }
 
     /// Checks a batch of metadata fields.
+    ///
+    /// Kept fields stay in input order. When a key comes more than once, the last value is
+    /// the one that counts: it replaces the earlier one at the earlier position, and if the
+    /// last value is refused the field is left out altogether (a stale earlier value is
+    /// never reported in its place).
     pub fn sanitize<'k, I>(&self, metadata: I) -> Sanitized
     where
         I: IntoIterator<Item = (&'k str, &'k Value)>,
     {
-        let _ = metadata;
-        todo!("sanitize")
+        let mut out = Sanitized::default();
+        for (key, value) in metadata {
+            let position = out.fields.iter().position(|(k, _)| k == key);
+            match (self.field(key, value), position) {
+                (Ok(v), Some(i)) => out.fields[i].1 = v,
+                (Ok(v), None) => out.fields.push((key.to_owned(), v)),
+                (Err(reason), position) => {
+                    if let Some(i) = position {
+                        out.fields.remove(i);
+                    }
+                    out.dropped.push(Dropped {
+                        key: printable_key(key),
+                        reason,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Checks and normalizes a command identifier (lowercased, then checked as [`FieldKind::Command`](crate::FieldKind::Command)).
     pub fn command(&self, command: &str) -> Result<String, DropReason> {
-        let _ = command;
-        todo!("sanitize")
+        self.string(&FieldKind::Command, command)
     }
 
     /// Checks an error type name.
     pub fn error_type(&self, error: &str) -> Result<String, DropReason> {
-        let _ = error;
-        todo!("sanitize")
+        self.string(&FieldKind::ErrorType, error)
     }
 
     /// Checks the host's version string (`0.20.5`, `1.2.0-rc.1+abc`), at most 32 characters.
     pub fn cli_version(&self, version: &str) -> Result<String, DropReason> {
-        let _ = version;
-        todo!("sanitize")
+        let s = self.common_string_checks(version, || "a version number".to_owned())?;
+        if s.chars().count() > MAX_CLI_VERSION_LEN {
+            return Err(DropReason::TooLong {
+                max: MAX_CLI_VERSION_LEN,
+            });
+        }
+        if !patterns::is_cli_version(s) {
+            return Err(DropReason::BadFormat {
+                expected: "a version number".to_owned(),
+            });
+        }
+        Ok(s.to_owned())
+    }
+
+    /// Checks a string for one of the string kinds.
+    fn string(&self, kind: &FieldKind, raw: &str) -> Result<String, DropReason> {
+        let s = self.common_string_checks(raw, || kind.describe())?;
+        let bad_format = || DropReason::BadFormat {
+            expected: kind.describe(),
+        };
+        let (max, lowercase, pattern): (usize, bool, fn(&str) -> bool) = match kind {
+            FieldKind::Command => (MAX_COMMAND_LEN, true, patterns::is_command),
+            FieldKind::Identifier { max_len } => (*max_len, true, patterns::is_identifier),
+            FieldKind::ErrorType => (MAX_ERROR_TYPE_LEN, false, patterns::is_error_type),
+            FieldKind::OneOf(values) => {
+                return values
+                    .iter()
+                    .find(|v| v.as_str() == s)
+                    .cloned()
+                    .ok_or_else(bad_format);
+            }
+            _ => return Err(bad_format()),
+        };
+        if s.chars().count() > max {
+            return Err(DropReason::TooLong { max });
+        }
+        let s = if lowercase {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_owned()
+        };
+        if pattern(&s) {
+            Ok(s)
+        } else {
+            Err(bad_format())
+        }
+    }
+
+    /// Trimming, emptiness, control characters and the privacy checks every string gets.
+    fn common_string_checks<'s>(
+        &self,
+        raw: &'s str,
+        expected: impl FnOnce() -> String,
+    ) -> Result<&'s str, DropReason> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(DropReason::Empty);
+        }
+        if s.chars().any(char::is_control) {
+            return Err(DropReason::BadFormat {
+                expected: expected(),
+            });
+        }
+        if let Some(reason) = privacy::hazard(s) {
+            return Err(reason);
+        }
+        if self.identity.appears_in(s) {
+            return Err(DropReason::ContainsMachineIdentity);
+        }
+        Ok(s)
+    }
+}
+
+/// `key` made safe to print: control and invisible formatting characters escaped, at most
+/// 64 characters (the last one an ellipsis when it was cut).
+pub(crate) fn printable_key(key: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0usize;
+    let mut fits_with_ellipsis = 0usize;
+    for c in key.chars() {
+        let before = out.len();
+        if c.is_control() || is_invisible_format(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        chars += out[before..].chars().count();
+        if chars < MAX_PRINTED_KEY_CHARS {
+            fits_with_ellipsis = out.len();
+        }
+        if chars > MAX_PRINTED_KEY_CHARS {
+            out.truncate(fits_with_ellipsis);
+            out.push('…');
+            return out;
+        }
+    }
+    out
+}
+
+/// Zero-width and bidirectional-override characters, which can make printed text lie.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::library_field_kind;
+
+    /// The event log written by SpecFact CLI 0.20.5 (`fixtures/python-specfact-0.20.5/telemetry.log`).
+    const REFERENCE_LOG: &str = r#"{"session_id":"8b9b064be73c4ceb9176ec5b6af08d1a","success":true,"duration_ms":14.19,"command":"plan.init","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}
+{"mode":"cicd","execution_mode":"direct","files_analyzed":2,"shadow_mode":false,"features_detected":1,"stories_detected":1,"session_id":"7ef3a78e77384ba1be852ab72911422f","success":true,"duration_ms":8511.68,"command":"import.from_code","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}
+{"mode":"repro","files_analyzed":2,"checks_total":3,"checks_failed":0,"violations_detected":0,"session_id":"98c0831d368b4a6b96126000557448f6","success":true,"duration_ms":12.98,"command":"repro.run","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}
+{"error":"Exit","session_id":"7d369c1e5c3e45bd9e48a70fbde8d684","success":false,"duration_ms":4.39,"command":"plan.compare","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}
+{"session_id":"67d7927bff68411b9a7eec0e52d01e93","success":true,"duration_ms":4.88,"command":"enforce.stage","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}
+{"mode":"repro","files_analyzed":2,"checks_total":3,"checks_failed":0,"violations_detected":0,"session_id":"e66ed2f0ed0a4d81bf92d91b2add3fed","success":true,"duration_ms":14.79,"command":"repro.run","telemetry_version":"1.0","cli_version":"0.20.5","opt_in_source":"env"}"#;
+
+    fn schema() -> Schema {
+        let mut schema = Schema::specfact();
+        schema
+            .register(
+                "backend",
+                FieldKind::OneOf(vec!["ast".into(), "agent".into()]),
+            )
+            .and_then(|s| s.register("ratio", FieldKind::Number))
+            .and_then(|s| s.register("wait_ms", FieldKind::DurationMs))
+            .and_then(|s| s.register("cause", FieldKind::ErrorType))
+            .and_then(|s| s.register("subcommand", FieldKind::Command))
+            .unwrap();
+        schema
+    }
+
+    fn check(key: &str, value: impl Into<Value>) -> Result<FieldValue, DropReason> {
+        let schema = schema();
+        let identity = MachineIdentity::from_names(["ada"]).with_host_name("workbench.lan");
+        Sanitizer::new(&schema, &identity).field(key, &value.into())
+    }
+
+    fn kept_str(key: &str, value: &str) -> String {
+        match check(key, value) {
+            Ok(FieldValue::Str(s)) => s,
+            other => panic!("{key} = {value:?} was not kept as a string: {other:?}"),
+        }
+    }
+
+    fn is_wrong_type(r: Result<FieldValue, DropReason>) -> bool {
+        matches!(r, Err(DropReason::WrongType { .. }))
+    }
+
+    fn is_bad_format(r: Result<FieldValue, DropReason>) -> bool {
+        matches!(r, Err(DropReason::BadFormat { .. }))
+    }
+
+    #[test]
+    fn reserved_and_unknown_keys_are_refused() {
+        for key in RESERVED_KEYS {
+            assert_eq!(check(key, "x"), Err(DropReason::SetByLibrary), "{key}");
+        }
+        assert_eq!(check("repository", "x"), Err(DropReason::UnknownField));
+        assert_eq!(check("Mode", "repro"), Err(DropReason::UnknownField));
+        assert_eq!(check("", 1), Err(DropReason::UnknownField));
+    }
+
+    #[test]
+    fn identifiers_are_trimmed_lowercased_and_bounded() {
+        assert_eq!(kept_str("mode", "  Repro "), "repro");
+        assert_eq!(kept_str("execution_mode", "fix-prompt_2"), "fix-prompt_2");
+        let longest = format!("{}abcdefgh", "abcdefg-".repeat(3));
+        assert_eq!(kept_str("mode", &longest), longest);
+        assert_eq!(
+            check("mode", "abcd-".repeat(7).as_str()),
+            Err(DropReason::TooLong { max: 32 })
+        );
+        assert_eq!(check("mode", "   "), Err(DropReason::Empty));
+        for bad in [
+            "2fast", "-x", "re pro", "ré", "a.b", "a\tb", "a\u{0}b", "a;b", "a+b",
+        ] {
+            assert!(is_bad_format(check("mode", bad)), "{bad:?}");
+        }
+        for other in [
+            Value::Int(1),
+            Value::Bool(true),
+            Value::List(2),
+            Value::Map,
+            Value::Null,
+        ] {
+            assert!(is_wrong_type(check("mode", other.clone())), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn commands_are_dotted_identifiers() {
+        let schema = schema();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        assert_eq!(
+            s.command("Import.From_Code").as_deref(),
+            Ok("import.from_code")
+        );
+        assert_eq!(
+            s.command("generate.fix-prompt").as_deref(),
+            Ok("generate.fix-prompt")
+        );
+        assert_eq!(s.command(" repro ").as_deref(), Ok("repro"));
+        let longest = format!("{}abcdefgh", "abcdefg.".repeat(7));
+        assert!(longest.len() == MAX_COMMAND_LEN && s.command(&longest).is_ok());
+        assert_eq!(
+            s.command(&format!("{longest}c")),
+            Err(DropReason::TooLong { max: 64 })
+        );
+        for bad in [
+            "plan..init",
+            ".plan",
+            "plan.",
+            "plan.2",
+            "plan init",
+            "plan:init",
+        ] {
+            assert!(
+                matches!(s.command(bad), Err(DropReason::BadFormat { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(s.command(""), Err(DropReason::Empty));
+        assert_eq!(kept_str("subcommand", "Sync.Bridge"), "sync.bridge");
+    }
+
+    #[test]
+    fn one_of_takes_only_listed_values() {
+        assert_eq!(kept_str("backend", " ast "), "ast");
+        assert!(is_bad_format(check("backend", "AST")));
+        assert!(is_bad_format(check("backend", "asts")));
+        assert_eq!(check("backend", ""), Err(DropReason::Empty));
+        assert!(is_wrong_type(check("backend", 1)));
+    }
+
+    #[test]
+    fn listed_values_still_get_the_privacy_checks() {
+        let mut schema = Schema::empty();
+        schema
+            .register(
+                "target",
+                FieldKind::OneOf(vec!["/srv/app".into(), "ada-box".into(), "ok".into()]),
+            )
+            .unwrap();
+        let identity = MachineIdentity::from_names(["ada"]);
+        let s = Sanitizer::new(&schema, &identity);
+        assert_eq!(
+            s.field("target", &"/srv/app".into()),
+            Err(DropReason::LooksLikePath)
+        );
+        assert_eq!(
+            s.field("target", &"ada-box".into()),
+            Err(DropReason::ContainsMachineIdentity)
+        );
+        assert_eq!(
+            s.field("target", &"ok".into()),
+            Ok(FieldValue::Str("ok".into()))
+        );
+    }
+
+    #[test]
+    fn error_types_are_names_not_messages() {
+        let schema = schema();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        for good in [
+            "Exit",
+            "TimeoutError",
+            "io::NotFound",
+            "requests.exceptions.ConnectionError",
+            "ConnectionRefusedError",
+            "NotADirectoryError",
+            "std::io::ErrorKind::PermissionDenied",
+        ] {
+            assert_eq!(s.error_type(good).as_deref(), Ok(good));
+        }
+        assert_eq!(
+            s.error_type("[Errno 2] No such file or directory: '/home/ada/x'"),
+            Err(DropReason::LooksLikePath)
+        );
+        for message in [
+            "connection refused",
+            "Exit(1)",
+            "'Exit'",
+            "io:NotFound",
+            "Bad-Type",
+        ] {
+            assert!(
+                matches!(s.error_type(message), Err(DropReason::BadFormat { .. })),
+                "{message}"
+            );
+        }
+        let long = format!("E{}", "rror".repeat(16));
+        assert_eq!(s.error_type(&long), Err(DropReason::TooLong { max: 64 }));
+        assert_eq!(kept_str("cause", "ValueError"), "ValueError");
+    }
+
+    #[test]
+    fn cli_versions() {
+        let schema = schema();
+        let identity = MachineIdentity::from_names(["ada"]);
+        let s = Sanitizer::new(&schema, &identity);
+        for good in ["0.20.5", "1.2.0-rc.1+abc", "v3", "2026.1.0"] {
+            assert_eq!(s.cli_version(good).as_deref(), Ok(good));
+        }
+        assert_eq!(s.cli_version(" 0.20.5\n").as_deref(), Ok("0.20.5"));
+        for bad in ["release", "1.0 beta", "V1", "1_0", "1.0\u{7}"] {
+            assert!(
+                matches!(s.cli_version(bad), Err(DropReason::BadFormat { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(s.cli_version(""), Err(DropReason::Empty));
+        assert_eq!(
+            s.cli_version(&format!("1.2.3-{}", "beta.".repeat(6))),
+            Err(DropReason::TooLong { max: 32 })
+        );
+        assert_eq!(
+            s.cli_version("1.0.0+ada"),
+            Err(DropReason::ContainsMachineIdentity)
+        );
+        assert_eq!(
+            s.cli_version("1.0.0+0123456789abcdef0123456789abcdef"),
+            Err(DropReason::LooksLikeToken)
+        );
+    }
+
+    #[test]
+    fn numbers_and_booleans_through_fields() {
+        assert_eq!(check("checks_total", 6), Ok(FieldValue::Int(6)));
+        assert_eq!(check("checks_failed", "2"), Ok(FieldValue::Int(2)));
+        assert_eq!(
+            check("features_detected", vec![1, 2, 3]),
+            Ok(FieldValue::Int(3))
+        );
+        assert_eq!(
+            check("violations_detected", -1),
+            Err(DropReason::OutOfRange)
+        );
+        assert_eq!(check("files_analyzed", 143), Ok(FieldValue::Int(140)));
+        assert_eq!(check("files_analyzed", 145u32), Ok(FieldValue::Int(150)));
+        assert_eq!(check("files_analyzed", 99.0), Ok(FieldValue::Int(99)));
+        assert_eq!(check("files_analyzed", 999), Ok(FieldValue::Int(1000)));
+        assert_eq!(check("shadow_mode", "TRUE"), Ok(FieldValue::Bool(true)));
+        assert_eq!(check("shadow_mode", 0), Ok(FieldValue::Bool(false)));
+        assert!(is_wrong_type(check("shadow_mode", "on")));
+        assert_eq!(check("wait_ms", 12.345), Ok(FieldValue::Float(12.35)));
+        assert_eq!(check("wait_ms", 7), Ok(FieldValue::Float(7.0)));
+        assert_eq!(check("ratio", 0.333333), Ok(FieldValue::Float(0.3333)));
+        assert_eq!(check("ratio", f64::NAN), Err(DropReason::NotFinite));
+        assert!(is_wrong_type(check("ratio", Value::Map)));
+    }
+
+    #[test]
+    fn library_kinds_check_library_values() {
+        let schema = Schema::empty();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        let duration = library_field_kind("duration_ms").unwrap();
+        assert_eq!(
+            s.check(&duration, &Value::Float(4.386)),
+            Ok(FieldValue::Float(4.39))
+        );
+        let success = library_field_kind("success").unwrap();
+        assert_eq!(
+            s.check(&success, &Value::Str("false".into())),
+            Ok(FieldValue::Bool(false))
+        );
+    }
+
+    #[test]
+    fn every_privacy_heuristic_applies_to_field_values() {
+        use DropReason::*;
+        let cases: [(&str, &str, DropReason); 12] = [
+            ("subcommand", "plan/init", LooksLikePath),
+            ("mode", r"C:\work", LooksLikePath),
+            ("mode", "~", LooksLikePath),
+            ("mode", "ada.lovelace@example.org", LooksLikeEmail),
+            ("subcommand", "https://example.com", LooksLikeUrl),
+            ("subcommand", "www.example", LooksLikeUrl),
+            ("mode", "10.1.2.3", LooksLikeIpAddress),
+            ("cause", "a1::b2", LooksLikeIpAddress),
+            ("subcommand", "build.example.com", LooksLikeHostName),
+            ("mode", "ghp_abcdefghijklmnop", LooksLikeToken),
+            (
+                "subcommand",
+                "deploy.d41d8cd98f00b204e9800998ecf8427e",
+                LooksLikeToken,
+            ),
+            ("mode", "ada-build", ContainsMachineIdentity),
+        ];
+        for (key, value, reason) in cases {
+            assert_eq!(check(key, value), Err(reason), "{key} = {value:?}");
+        }
+        assert_eq!(check("mode", "Workbench2"), Err(ContainsMachineIdentity));
+        assert_eq!(check("cause", "AdaFailure"), Err(ContainsMachineIdentity));
+        assert_eq!(kept_str("mode", "adapter"), "adapter");
+    }
+
+    #[test]
+    fn the_reference_log_passes_unchanged() {
+        let schema = Schema::specfact();
+        let identity = MachineIdentity::from_names(["ada"]).with_host_name("workbench");
+        let s = Sanitizer::new(&schema, &identity);
+        let mut metadata_fields = 0;
+        for line in REFERENCE_LOG.lines() {
+            let event: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).unwrap();
+            for (key, json) in &event {
+                let value = Value::from(json);
+                let expected = match json {
+                    serde_json::Value::Bool(b) => FieldValue::Bool(*b),
+                    serde_json::Value::Number(n) if n.is_i64() => {
+                        FieldValue::Int(n.as_i64().unwrap())
+                    }
+                    serde_json::Value::Number(n) => FieldValue::Float(n.as_f64().unwrap()),
+                    serde_json::Value::String(s) => FieldValue::Str(s.clone()),
+                    other => panic!("unexpected value {other}"),
+                };
+                let text = json.as_str().unwrap_or_default();
+                let got = match key.as_str() {
+                    "command" => s.command(text).map(FieldValue::Str),
+                    "error" => s.error_type(text).map(FieldValue::Str),
+                    "cli_version" => s.cli_version(text).map(FieldValue::Str),
+                    "success" | "duration_ms" => s.check(&library_field_kind(key).unwrap(), &value),
+                    "session_id" | "telemetry_version" | "opt_in_source" => {
+                        assert_eq!(s.field(key, &value), Err(DropReason::SetByLibrary));
+                        continue;
+                    }
+                    _ => {
+                        metadata_fields += 1;
+                        s.field(key, &value)
+                    }
+                };
+                assert_eq!(got, Ok(expected), "{key} in {line}");
+            }
+        }
+        assert_eq!(metadata_fields, 16);
+    }
+
+    #[test]
+    fn sanitize_keeps_order_and_lets_the_last_value_count() {
+        let schema = schema();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        let values = [
+            ("mode", Value::from("repro")),
+            ("checks_total", Value::from(3)),
+            ("mode", Value::from("cicd")),
+            ("repository", Value::from("secret")),
+            ("checks_failed", Value::from(1)),
+            ("checks_total", Value::from("/tmp/x")),
+            ("session_id", Value::from("x")),
+        ];
+        let out = s.sanitize(values.iter().map(|(k, v)| (*k, v)));
+        assert_eq!(
+            out.fields,
+            vec![
+                ("mode".to_owned(), FieldValue::Str("cicd".into())),
+                ("checks_failed".to_owned(), FieldValue::Int(1)),
+            ]
+        );
+        let dropped: Vec<(&str, &DropReason)> = out
+            .dropped
+            .iter()
+            .map(|d| (d.key.as_str(), &d.reason))
+            .collect();
+        assert_eq!(dropped.len(), 3);
+        assert_eq!(dropped[0], ("repository", &DropReason::UnknownField));
+        assert_eq!(dropped[1].0, "checks_total");
+        assert_eq!(dropped[2], ("session_id", &DropReason::SetByLibrary));
+    }
+
+    #[test]
+    fn dropped_keys_are_printable() {
+        let schema = Schema::empty();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        let long = "k".repeat(200);
+        let nasty = "a\u{1b}[2Jb\u{202e}c\n";
+        let v = Value::Null;
+        let out = s.sanitize([(long.as_str(), &v), (nasty, &v), ("short", &v)]);
+        assert_eq!(out.dropped[0].key.chars().count(), 64);
+        assert!(out.dropped[0].key.ends_with('…'));
+        assert_eq!(out.dropped[1].key, r"a\u{1b}[2Jb\u{202e}c\n");
+        assert_eq!(out.dropped[2].key, "short");
+        let exactly = "x".repeat(64);
+        assert_eq!(printable_key(&exactly), exactly);
+        let escaped_tail = format!("{}\u{7}", "x".repeat(62));
+        let printed = printable_key(&escaped_tail);
+        assert_eq!(printed, format!("{}…", "x".repeat(62)));
+    }
+
+    #[test]
+    fn drop_reasons_never_contain_the_value() {
+        let secret = "hunter2-sk-abcdefghijklmnop";
+        let schema = schema();
+        let identity = MachineIdentity::default();
+        let s = Sanitizer::new(&schema, &identity);
+        for key in [
+            "mode",
+            "subcommand",
+            "backend",
+            "cause",
+            "checks_total",
+            "ratio",
+            "shadow_mode",
+        ] {
+            let reason = s.field(key, &Value::from(secret)).unwrap_err();
+            let text = format!("{reason} {reason:?}");
+            assert!(!text.contains("hunter2"), "{key}: {text}");
+        }
+        let reason = s.cli_version(secret).unwrap_err();
+        assert!(!reason.to_string().contains("hunter2"));
     }
 }

@@ -193,7 +193,10 @@ mod tests {
     #[test]
     fn json_numbers_keep_their_kind() {
         assert_eq!(Value::from(serde_json::json!(7)), Value::Int(7));
-        assert_eq!(Value::from(serde_json::json!(u64::MAX)), Value::UInt(u64::MAX));
+        assert_eq!(
+            Value::from(serde_json::json!(u64::MAX)),
+            Value::UInt(u64::MAX)
+        );
         assert_eq!(Value::from(serde_json::json!(1.5)), Value::Float(1.5));
         assert_eq!(Value::from(serde_json::json!({"a": 1})), Value::Map);
     }

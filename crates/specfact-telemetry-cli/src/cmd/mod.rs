@@ -1,5 +1,10 @@
 //! One module per subcommand.
 
+mod config_file;
+mod delivery_info;
+pub mod disable;
+pub mod enable;
+pub mod init;
 pub mod status;
 
 use std::process::ExitCode;
@@ -11,5 +16,8 @@ use crate::context::Context;
 pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
     match command {
         Command::Status(args) => status::run(&args, ctx),
+        Command::Enable(args) => enable::run(&args, ctx),
+        Command::Disable(args) => disable::run(&args, ctx),
+        Command::Init(args) => init::run(&args, ctx),
     }
 }

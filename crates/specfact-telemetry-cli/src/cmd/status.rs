@@ -1,6 +1,14 @@
-//! `status`: whether telemetry is on, why, and where every setting came from.
+//! `status`: whether telemetry is on, why, every setting with its source, the
+//! local log, delivery, and any problem found in the configuration.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+use specfact_telemetry::event::format_timestamp;
+use specfact_telemetry::log::{LocalLog, LogStats};
+use specfact_telemetry::settings::{Header, RegressionCategory, Setting, Source};
+use specfact_telemetry::{Diagnostic, Settings};
 
 use crate::context::Context;
 
@@ -15,10 +23,359 @@ pub struct Args {
 /// Runs `status`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let s = &ctx.settings;
+    let log = s.local_path.value.as_ref().map(LocalLog::new);
+    let stats = log.as_ref().map(|l| l.stats());
+    let delivery = super::delivery_info::summary(ctx);
     if args.json {
-        println!("{}", serde_json::json!({ "enabled": s.enabled }));
-    } else {
-        println!("telemetry: {}", if s.enabled { "enabled" } else { "disabled" });
+        let doc = json!({
+            "enabled": s.enabled,
+            "opt_in_source": s.opt_in_source.as_str(),
+            "disabled_reason": s.disabled_reason.as_ref().map(|r| json!({
+                "code": r.code(),
+                "message": r.to_string(),
+            })),
+            "settings": settings_json(s),
+            "diagnostics": s.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            "log": log_json(log.as_ref(), stats.as_ref()),
+            "delivery": delivery.to_json(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
     }
+
+    let mut out = String::new();
+    out.push_str(&headline(s));
+    out.push_str("\n\nSettings\n");
+    out.push_str(&settings_table(s));
+    out.push_str("\nLocal log\n");
+    out.push_str(&log_text(log.as_ref(), stats.as_ref()));
+    out.push_str("\nDelivery\n");
+    out.push_str(&delivery.to_text());
+    if !s.diagnostics.is_empty() {
+        out.push_str(
+            "\nProblems in the configuration (the values above already work around them)\n",
+        );
+        for d in &s.diagnostics {
+            out.push_str(&format!("  {d}\n"));
+        }
+    }
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn headline(s: &Settings) -> String {
+    if s.enabled {
+        format!("Telemetry is ENABLED (opted in by {}).", s.enabled_source)
+    } else {
+        let reason = s
+            .disabled_reason
+            .as_ref()
+            .map_or_else(|| "off".to_owned(), ToString::to_string);
+        let hint = match s.disabled_reason {
+            Some(specfact_telemetry::DisabledReason::NotOptedIn) => {
+                "\nNothing is recorded. To opt in: specfact-telemetry enable"
+            }
+            _ => "\nNothing is recorded.",
+        };
+        format!("Telemetry is DISABLED: {reason}.{hint}")
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Every setting as (name, shown value, JSON value, source).
+fn rows(s: &Settings) -> Vec<(&'static str, String, Json, String)> {
+    fn row<T>(
+        name: &'static str,
+        setting: &Setting<T>,
+        shown: String,
+        json: Json,
+    ) -> (&'static str, String, Json, String) {
+        (name, shown, json, setting.source.to_string())
+    }
+    let enabled_source = s.enabled_source.to_string();
+    let categories: serde_json::Map<String, Json> = s
+        .regression_categories
+        .value
+        .iter()
+        .map(|(family, cat)| (family.clone(), Json::from(category_name(*cat))))
+        .collect();
+    let categories_shown = s
+        .regression_categories
+        .value
+        .iter()
+        .map(|(family, cat)| format!("{family}={}", category_name(*cat)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    vec![
+        (
+            "enabled",
+            s.enabled.to_string(),
+            Json::from(s.enabled),
+            enabled_source,
+        ),
+        row(
+            "endpoint",
+            &s.endpoint,
+            s.endpoint
+                .value
+                .clone()
+                .unwrap_or_else(|| "(none: local only)".to_owned()),
+            json!(s.endpoint.value),
+        ),
+        (
+            "headers",
+            if s.headers.is_empty() {
+                "(none)".to_owned()
+            } else {
+                s.headers
+                    .iter()
+                    .map(|h| format!("{}: {}", h.name, h.value.redacted()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            Json::Object(
+                s.headers
+                    .iter()
+                    .map(|h| (h.name.clone(), Json::from(h.value.redacted())))
+                    .collect(),
+            ),
+            headers_source(&s.headers),
+        ),
+        row(
+            "service_name",
+            &s.service_name,
+            s.service_name.value.clone(),
+            json!(s.service_name.value),
+        ),
+        row(
+            "service_namespace",
+            &s.service_namespace,
+            s.service_namespace.value.clone(),
+            json!(s.service_namespace.value),
+        ),
+        row(
+            "deployment_environment",
+            &s.deployment_environment,
+            s.deployment_environment.value.clone(),
+            json!(s.deployment_environment.value),
+        ),
+        row(
+            "batch_size",
+            &s.batch_size,
+            s.batch_size.value.to_string(),
+            json!(s.batch_size.value),
+        ),
+        row(
+            "batch_timeout",
+            &s.batch_timeout,
+            secs(s.batch_timeout.value),
+            json!(s.batch_timeout.value.as_secs_f64()),
+        ),
+        row(
+            "export_timeout",
+            &s.export_timeout,
+            secs(s.export_timeout.value),
+            json!(s.export_timeout.value.as_secs_f64()),
+        ),
+        row(
+            "debug",
+            &s.debug,
+            s.debug.value.to_string(),
+            json!(s.debug.value),
+        ),
+        row(
+            "local_path",
+            &s.local_path,
+            s.local_path.value.as_ref().map_or_else(
+                || "(none: no home directory)".to_owned(),
+                |p| p.display().to_string(),
+            ),
+            json!(s.local_path.value.as_ref().map(|p| p.display().to_string())),
+        ),
+        row(
+            "allow_insecure_http",
+            &s.allow_insecure_http,
+            s.allow_insecure_http.value.to_string(),
+            json!(s.allow_insecure_http.value),
+        ),
+        row(
+            "regression_categories",
+            &s.regression_categories,
+            categories_shown,
+            Json::Object(categories),
+        ),
+    ]
+}
+
+fn category_name(c: RegressionCategory) -> &'static str {
+    match c {
+        RegressionCategory::ContractViolation => "contract",
+        RegressionCategory::PlanDrift => "drift",
+    }
+}
+
+fn headers_source(headers: &[Header]) -> String {
+    let mut sources: Vec<String> = headers.iter().map(|h| h.source.to_string()).collect();
+    sources.sort();
+    sources.dedup();
+    if sources.is_empty() {
+        Source::Default.to_string()
+    } else {
+        sources.join("+")
+    }
+}
+
+fn settings_json(s: &Settings) -> Json {
+    Json::Object(
+        rows(s)
+            .into_iter()
+            .map(|(name, _, value, source)| {
+                (name.to_owned(), json!({"value": value, "source": source}))
+            })
+            .collect(),
+    )
+}
+
+/// Values longer than this overflow their column instead of widening it.
+const VALUE_COLUMN: usize = 32;
+
+fn settings_table(s: &Settings) -> String {
+    let rows = rows(s);
+    let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let value_w = rows
+        .iter()
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(VALUE_COLUMN);
+    let mut out = String::new();
+    for (name, shown, _, source) in rows {
+        out.push_str(&format!("  {name:<name_w$}  {shown:<value_w$}  {source}\n"));
+    }
+    out
+}
+
+fn diagnostic_json(d: &Diagnostic) -> Json {
+    let (file, line, column, variable) = match &d.origin {
+        specfact_telemetry::settings::Origin::Env(var) => (None, None, None, Some(*var)),
+        specfact_telemetry::settings::Origin::File { path, line, column } => {
+            (Some(path.display().to_string()), *line, *column, None)
+        }
+    };
+    json!({
+        "file": file,
+        "line": line,
+        "column": column,
+        "variable": variable,
+        "message": d.message,
+        "text": d.to_string(),
+    })
+}
+
+fn log_json(
+    log: Option<&LocalLog>,
+    stats: Option<&Result<LogStats, specfact_telemetry::log::LogError>>,
+) -> Json {
+    let Some(log) = log else {
+        return json!({"path": null, "exists": false});
+    };
+    let mut doc = json!({
+        "path": log.path().display().to_string(),
+        "exists": log.exists(),
+    });
+    match stats {
+        Some(Ok(st)) => {
+            doc["bytes"] = json!(st.bytes);
+            doc["events"] = json!(st.events);
+            doc["malformed_lines"] = json!(st.malformed);
+            doc["events_without_timestamp"] = json!(st.without_timestamp);
+            doc["first_event"] = json!(st.first.map(format_timestamp));
+            doc["last_event"] = json!(st.last.map(format_timestamp));
+        }
+        Some(Err(e)) => doc["error"] = json!(e.to_string()),
+        None => {}
+    }
+    doc
+}
+
+fn log_text(
+    log: Option<&LocalLog>,
+    stats: Option<&Result<LogStats, specfact_telemetry::log::LogError>>,
+) -> String {
+    let Some(log) = log else {
+        return "  no log path: there is no home directory and local_path is not set\n".to_owned();
+    };
+    let mut out = format!("  path      {}\n", log.path().display());
+    match stats {
+        Some(Ok(st)) if log.exists() => {
+            out.push_str(&format!("  size      {}\n", human_bytes(st.bytes)));
+            let mut events = format!("{} event{}", st.events, plural(st.events));
+            if st.malformed > 0 {
+                events.push_str(&format!(
+                    ", {} malformed line{} skipped",
+                    st.malformed,
+                    plural(st.malformed)
+                ));
+            }
+            if st.without_timestamp > 0 {
+                events.push_str(&format!(", {} without a timestamp", st.without_timestamp));
+            }
+            out.push_str(&format!("  events    {events}\n"));
+            if let (Some(first), Some(last)) = (st.first, st.last) {
+                out.push_str(&format!(
+                    "  period    {} .. {}\n",
+                    format_timestamp(first),
+                    format_timestamp(last)
+                ));
+            }
+        }
+        Some(Err(e)) => out.push_str(&format!("  cannot read it: {e}\n")),
+        _ => out.push_str("  (does not exist yet: nothing has been recorded)\n"),
+    }
+    out
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_shown_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024), "5.0 MiB");
+    }
+
+    #[test]
+    fn whole_seconds_have_no_fraction() {
+        assert_eq!(secs(Duration::from_secs(5)), "5s");
+        assert_eq!(secs(Duration::from_millis(2500)), "2.5s");
+    }
 }

@@ -5,6 +5,31 @@
 //! `~/.specfact/telemetry.opt-in` (enabling only), defaults. Test environments and
 //! `DO_NOT_TRACK` switch telemetry off whatever else says. Bad input never fails
 //! resolution: it leaves a [`Diagnostic`] and the next source or the default is used.
+//!
+//! # Rules
+//!
+//! - An environment variable that is set to an empty string (or to whitespace only)
+//!   counts as not set, for every variable. A variable whose value is not valid UTF-8
+//!   is reported and also counts as not set.
+//! - Telemetry is forced off, before anything else is looked at, by `TEST_MODE` set to a
+//!   true value ([`is_truthy`]), by `PYTEST_CURRENT_TEST` set to anything, or by
+//!   `DO_NOT_TRACK` set to `1`, `true` or `yes`. The other settings are still resolved so
+//!   that they can be shown.
+//! - `SPECFACT_TELEMETRY_OPT_IN` decides when set: a true value enables, anything else
+//!   opts out, whatever the files say. (The reference implementation let an opt-in file
+//!   override an explicit false here; we do not.)
+//! - Otherwise `enabled: true` in `telemetry.yaml` enables. When it is false or absent,
+//!   the opt-in file decides if it exists (so `enabled: false` plus an opt-in file saying
+//!   `true` enables, with source `file`, as documented for the original tool).
+//! - Each other setting takes the first valid value among the environment,
+//!   `telemetry.yaml` and its default. A `null` in the YAML counts as absent. Every present
+//!   source is checked, so a bad value is reported even when a higher source overrides it.
+//! - Headers are the YAML `headers` mapping with `SPECFACT_TELEMETRY_HEADERS`
+//!   (`Name: value, Name2: value2`) merged over it, name by name, ignoring case.
+//! - Only the two files are read, each with a size limit; nothing is created. With no
+//!   file present, resolution costs two failed `open` calls.
+//! - Diagnostics say what is wrong, where, and what was used instead. They never contain
+//!   a header value, an endpoint, or any other rejected value.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +37,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::env::EnvSnapshot;
+
+mod endpoint;
+mod files;
+mod headers;
+mod resolve;
+mod yaml;
+
+pub use endpoint::{EndpointError, MAX_ENDPOINT_LEN, validate_endpoint};
+pub use headers::{
+    HeaderEntry, HeaderError, is_valid_header_name, is_valid_header_value, parse_header_list,
+};
+pub use yaml::{CONFIG_KEYS, MAX_CONFIG_BYTES};
 
 /// Name of the directory under the home directory that holds telemetry files.
 pub const DIR_NAME: &str = ".specfact";
@@ -34,6 +71,15 @@ pub const DEFAULT_BATCH_SIZE: usize = 512;
 pub const DEFAULT_BATCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default `export_timeout`.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest accepted `batch_size` (the smallest is 1).
+pub const MAX_BATCH_SIZE: usize = 65_536;
+/// Largest accepted `batch_timeout` and `export_timeout`, in seconds (they must be more than 0).
+pub const MAX_TIMEOUT_SECS: u64 = 3_600;
+/// Longest accepted `service_name`, `service_namespace` or `deployment_environment`, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Largest `telemetry.opt-in` that is read, in bytes; a larger file does not opt in.
+pub const MAX_OPT_IN_BYTES: usize = 4 * 1024;
 
 /// Where a resolved value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -310,10 +356,10 @@ impl Settings {
     /// Resolves settings from an environment snapshot and a home directory.
     ///
     /// Reads only `home/.specfact/telemetry.yaml` and `home/.specfact/telemetry.opt-in`;
-    /// creates nothing. Never fails: every problem becomes a [`Diagnostic`].
+    /// creates nothing. Never fails: every problem becomes a [`Diagnostic`]. The rules are
+    /// in the [module documentation](self).
     pub fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
-        let _ = (env, home);
-        todo!("settings resolution")
+        resolve::resolve(env, home)
     }
 
     /// Resolves settings from the current process environment and `$HOME`.

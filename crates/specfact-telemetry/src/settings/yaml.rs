@@ -1,0 +1,401 @@
+//! `telemetry.yaml`: bounded reading, parsing with a work budget, and the first checks
+//! (file problems, top-level shape, unknown keys). Values are checked where they are used.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use serde_saphyr::{Budget, NonFiniteFloatPolicy, Options, Spanned};
+
+use super::files::{FileRead, describe_io_error, line_column, read_bounded};
+use super::{Diagnostic, Origin};
+
+/// Largest `telemetry.yaml` that is read, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// The top-level keys `telemetry.yaml` may hold.
+pub const CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "endpoint",
+    "headers",
+    "service_name",
+    "service_namespace",
+    "deployment_environment",
+    "batch_size",
+    "batch_timeout",
+    "export_timeout",
+    "debug",
+    "local_path",
+    "allow_insecure_http",
+    "regression_categories",
+];
+
+const IGNORED: &str = "its settings are ignored";
+
+/// A parsed `telemetry.yaml`: top-level keys with their values and positions.
+#[derive(Debug)]
+pub(crate) struct ConfigFile {
+    path: PathBuf,
+    entries: BTreeMap<String, Spanned<Value>>,
+}
+
+impl ConfigFile {
+    /// The value of `key`, with where it is. A `null` value counts as absent.
+    pub(crate) fn get(&self, key: &str) -> Option<(&Value, Origin)> {
+        let entry = self.entries.get(key)?;
+        if entry.value.is_null() {
+            return None;
+        }
+        Some((&entry.value, self.origin_at(entry)))
+    }
+
+    fn origin_at(&self, entry: &Spanned<Value>) -> Origin {
+        Origin::File {
+            path: self.path.clone(),
+            line: Some(entry.referenced.line()).filter(|&l| l > 0),
+            column: Some(entry.referenced.column()).filter(|&c| c > 0),
+        }
+    }
+}
+
+/// Loads `path`. `None` when the file is absent or unusable (with a diagnostic for the
+/// latter); unknown keys are reported and kept out of the way.
+pub(crate) fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<ConfigFile> {
+    let file_origin = |line: Option<u64>, column: Option<u64>| Origin::File {
+        path: path.to_path_buf(),
+        line,
+        column,
+    };
+    let mut report = |origin: Origin, message: String| {
+        diagnostics.push(Diagnostic { origin, message });
+    };
+    let bytes = match read_bounded(path, MAX_CONFIG_BYTES) {
+        FileRead::Absent => return None,
+        FileRead::Unreadable(e) => {
+            let reason = describe_io_error(&e);
+            report(
+                file_origin(None, None),
+                format!("cannot be read ({reason}); {IGNORED}"),
+            );
+            return None;
+        }
+        FileRead::TooLarge => {
+            report(
+                file_origin(None, None),
+                format!("is larger than {} KiB; {IGNORED}", MAX_CONFIG_BYTES / 1024),
+            );
+            return None;
+        }
+        FileRead::Bytes(bytes) => bytes,
+    };
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let (line, column) = line_column(&bytes, e.valid_up_to());
+            report(
+                file_origin(Some(line), Some(column)),
+                format!("is not UTF-8 text (the first invalid byte is here); {IGNORED}"),
+            );
+            return None;
+        }
+    };
+    let entries = match parse(text) {
+        Ok(Some(entries)) => entries,
+        Ok(None) => BTreeMap::new(),
+        Err(e) => {
+            let location = e.location();
+            let line = location.map(|l| l.line()).filter(|&l| l > 0);
+            let column = location.map(|l| l.column()).filter(|&c| c > 0);
+            let message = match non_mapping_kind(text) {
+                Some(kind) => {
+                    format!("holds {kind} at the top level, not a mapping of settings; {IGNORED}")
+                }
+                None => format!("is not valid YAML ({}); {IGNORED}", describe_yaml_error(&e)),
+            };
+            report(file_origin(line, column), message);
+            return None;
+        }
+    };
+    for (key, entry) in &entries {
+        if CONFIG_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let (line, column) = key_position(text, key, entry.referenced.line())
+            .unwrap_or((entry.referenced.line(), entry.referenced.column()));
+        report(
+            file_origin(
+                Some(line).filter(|&l| l > 0),
+                Some(column).filter(|&c| c > 0),
+            ),
+            unknown_key_message(key),
+        );
+    }
+    Some(ConfigFile {
+        path: path.to_path_buf(),
+        entries,
+    })
+}
+
+type Entries = BTreeMap<String, Spanned<Value>>;
+
+fn options() -> Options {
+    // A settings file is a dozen keys; these limits are far above that and far below
+    // what would make a hostile file (alias bombs, deep nesting) expensive.
+    let mut budget = Budget::default();
+    budget.max_events = 20_000;
+    budget.max_nodes = 10_000;
+    budget.max_depth = 16;
+    budget.max_documents = 2;
+    budget.max_aliases = 100;
+    budget.max_anchors = 100;
+    budget.max_merge_keys = 16;
+    budget.max_total_scalar_bytes = 2 * MAX_CONFIG_BYTES;
+    budget.max_recorded_anchor_events = 10_000;
+    budget.max_recorded_anchor_bytes = 2 * MAX_CONFIG_BYTES;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options.alias_limits.max_total_replayed_events = 10_000;
+    options.with_snippet = false;
+    options.non_finite_float_policy = NonFiniteFloatPolicy::AsString;
+    options
+}
+
+fn parse(text: &str) -> Result<Option<Entries>, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options::<Option<Entries>>(text, options())
+}
+
+/// If `text` is a well-formed document that is not a mapping, what it is instead.
+fn non_mapping_kind(text: &str) -> Option<&'static str> {
+    match serde_saphyr::from_str_with_options::<Option<Value>>(text, options()) {
+        Ok(Some(Value::String(_))) => Some("a single text value"),
+        Ok(Some(Value::Array(_))) => Some("a list"),
+        Ok(Some(Value::Number(_))) => Some("a number"),
+        Ok(Some(Value::Bool(_))) => Some("a true/false value"),
+        _ => None,
+    }
+}
+
+/// The parser's reason, without its position (the origin carries it) and without any
+/// quoted excerpt of the file longer than a few characters (it could be a secret).
+fn describe_yaml_error(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let mut reason = full.as_str();
+    if let Some(at) = reason.find(" at line ") {
+        reason = &reason[..at];
+    }
+    if reason.starts_with("multiple YAML documents") {
+        return "more than one YAML document".to_owned();
+    }
+    if reason.starts_with("budget breached") {
+        return "too many nodes, aliases or nesting levels for a settings file".to_owned();
+    }
+    // Keep the first statement; what follows is advice to programmers using the parser.
+    reason = reason.split(". ").next().unwrap_or(reason);
+    if reason.starts_with("duplicate mapping key") {
+        reason = reason.split(',').next().unwrap_or(reason);
+    }
+    let excerpt_too_long = reason
+        .split(['`', '"', '\''])
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| quoted.chars().count() > 8);
+    if excerpt_too_long || reason.is_empty() {
+        return "syntax error".to_owned();
+    }
+    match reason.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+        None => reason.to_owned(),
+    }
+}
+
+/// Where `key` is written: the nearest line at or before `value_line` that starts
+/// (after indentation) with the key, plain or quoted, followed by `:`.
+fn key_position(text: &str, key: &str, value_line: u64) -> Option<(u64, u64)> {
+    let last = usize::try_from(value_line).ok()?;
+    let lines: Vec<&str> = text.lines().take(last).collect();
+    lines.iter().enumerate().rev().find_map(|(index, line)| {
+        let trimmed = line.trim_start();
+        let rest = trimmed
+            .strip_prefix(key)
+            .or_else(|| {
+                trimmed
+                    .strip_prefix('"')
+                    .and_then(|r| r.strip_prefix(key))
+                    .and_then(|r| r.strip_prefix('"'))
+            })
+            .or_else(|| {
+                trimmed
+                    .strip_prefix('\'')
+                    .and_then(|r| r.strip_prefix(key))
+                    .and_then(|r| r.strip_prefix('\''))
+            })?;
+        rest.trim_start().starts_with(':').then(|| {
+            let indent = line[..line.len() - trimmed.len()].chars().count();
+            (
+                u64::try_from(index + 1).unwrap_or(u64::MAX),
+                u64::try_from(indent + 1).unwrap_or(u64::MAX),
+            )
+        })
+    })
+}
+
+fn unknown_key_message(key: &str) -> String {
+    // Keys are echoed only when they look like a setting name, so a stray token that
+    // ended up as a key is not repeated back.
+    let printable = !key.is_empty()
+        && key.chars().count() <= 40
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if !printable {
+        return "unknown key; ignored".to_owned();
+    }
+    match closest_key(key) {
+        Some(known) => format!("unknown key `{key}` (did you mean `{known}`?); ignored"),
+        None => format!("unknown key `{key}`; ignored"),
+    }
+}
+
+fn closest_key(key: &str) -> Option<&'static str> {
+    let lowered = key.to_ascii_lowercase().replace('-', "_");
+    CONFIG_KEYS
+        .iter()
+        .map(|&known| (strsim::damerau_levenshtein(&lowered, known), known))
+        .filter(|&(distance, known)| distance <= 2.max(known.len() / 4))
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, known)| known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &[u8]) -> (Option<ConfigFile>, Vec<Diagnostic>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("telemetry.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut diagnostics = Vec::new();
+        let config = load(&path, &mut diagnostics);
+        (config, diagnostics)
+    }
+
+    fn position(d: &Diagnostic) -> (Option<u64>, Option<u64>) {
+        match &d.origin {
+            Origin::File { line, column, .. } => (*line, *column),
+            Origin::Env(_) => panic!("not a file origin"),
+        }
+    }
+
+    #[test]
+    fn values_carry_their_position() {
+        let (config, diagnostics) =
+            load_text(b"# comment\nendpoint: \"https://x.example\"\nbatch_size: ~\n");
+        let config = config.unwrap();
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (value, origin) = config.get("endpoint").unwrap();
+        assert_eq!(value, &Value::String("https://x.example".into()));
+        assert!(matches!(
+            origin,
+            Origin::File {
+                line: Some(2),
+                column: Some(11),
+                ..
+            }
+        ));
+        assert!(config.get("batch_size").is_none(), "null counts as absent");
+        assert!(config.entries.contains_key("batch_size"));
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_empty() {
+        for text in [&b""[..], b"# nothing here\n", b"\n\n"] {
+            let (config, diagnostics) = load_text(text);
+            assert!(config.unwrap().entries.is_empty());
+            assert!(diagnostics.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_keys_point_at_the_key_and_suggest() {
+        let (config, diagnostics) =
+            load_text(b"enabled: true\n  # x\nendpiont: https://x.example\n");
+        assert!(config.is_some());
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(position(&diagnostics[0]), (Some(3), Some(1)));
+        assert_eq!(
+            diagnostics[0].message,
+            "unknown key `endpiont` (did you mean `endpoint`?); ignored"
+        );
+        let (_, diagnostics) = load_text(b"colour: blue\nheaders:\n  A: b\n");
+        assert_eq!(diagnostics[0].message, "unknown key `colour`; ignored");
+        let (_, diagnostics) = load_text(b"\"Bearer 0123456789abcdef\": x\n");
+        assert_eq!(diagnostics[0].message, "unknown key; ignored");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let (config, diagnostics) = load_text(b"enabled: true\nheaders: [a, b\n");
+        assert!(config.is_none());
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(position(&diagnostics[0]).0, Some(2));
+        assert!(diagnostics[0].message.starts_with("is not valid YAML ("));
+    }
+
+    #[test]
+    fn non_mappings_say_what_they_are() {
+        for (text, kind) in [
+            (&b"Bearer abc123"[..], "a single text value"),
+            (b"- a\n- b\n", "a list"),
+            (b"42\n", "a number"),
+        ] {
+            let (config, diagnostics) = load_text(text);
+            assert!(config.is_none());
+            assert!(diagnostics[0].message.contains(kind), "{diagnostics:?}");
+            assert!(!diagnostics[0].message.contains("abc123"));
+        }
+    }
+
+    #[test]
+    fn quoted_excerpts_are_not_repeated() {
+        let e = parse("a: \"x\"\nb: !!binary \"not base64 secret value\"\n").unwrap_err();
+        let reason = describe_yaml_error(&e);
+        assert!(
+            !reason.contains("secret") && !reason.contains("Options"),
+            "{reason}"
+        );
+        let e = parse("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(describe_yaml_error(&e), "duplicate mapping key: a");
+        let e = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(describe_yaml_error(&e), "more than one YAML document");
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_budget() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = if i == 1 {
+                "a".to_owned()
+            } else {
+                format!("a{}", i - 1)
+            };
+            text.push_str(&format!(
+                "a{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let (config, diagnostics) = load_text(text.as_bytes());
+        assert!(config.is_none());
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "is not valid YAML (too many nodes, aliases or nesting levels for a settings file); \
+             its settings are ignored"
+        );
+    }
+
+    #[test]
+    fn closest_key_ignores_distant_words() {
+        assert_eq!(closest_key("batchsize"), Some("batch_size"));
+        assert_eq!(closest_key("Service-Name"), Some("service_name"));
+        assert_eq!(closest_key("colour"), None);
+    }
+}
