@@ -1,0 +1,185 @@
+//! Delivery with real processes: the `delivery_host` example is a host CLI that
+//! records events and exits; its uploader runs as a detached child.
+
+#![cfg(feature = "otlp")]
+
+mod delivery_support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use delivery_support::{Collector, Mode, closed_port};
+
+const TOKEN: &str = "s3cr3t-token-value";
+
+fn host_binary() -> PathBuf {
+    // target/<profile>/deps/<this test> → target/<profile>/examples/delivery_host
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("delivery_host{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build --example delivery_host`",
+        bin.display()
+    );
+    bin
+}
+
+fn host(home: &Path, endpoint: &str) -> Command {
+    let mut c = Command::new(host_binary());
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SPECFACT_TELEMETRY_OPT_IN", "true")
+        .env("SPECFACT_TELEMETRY_ENDPOINT", endpoint)
+        .env(
+            "SPECFACT_TELEMETRY_HEADERS",
+            format!("Authorization: Bearer {TOKEN}"),
+        )
+        .env("SPECFACT_TELEMETRY_EXPORT_TIMEOUT", "1")
+        .env("DELIVERY_HOST_RETRY_MS", "100,500,3000")
+        .env("HOST_EXIT", "3")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(mut c: Command) -> Output {
+    // `output()` returns only when every holder of the pipes has exited: a child
+    // that kept them would make this hang instead of returning.
+    c.output().unwrap()
+}
+
+fn assert_host_unchanged(out: &Output) {
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "host output\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "printed without debug"
+    );
+}
+
+/// Waits (bounded) for the uploader lock of this home to be free.
+fn wait_uploader_done(home: &Path) {
+    let dir = home.join(".specfact/telemetry-delivery");
+    for _ in 0..200 {
+        let busy = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok).any(|e| {
+                    let p = e.path();
+                    p.to_string_lossy().ends_with(".uploader.lock")
+                        && std::fs::File::open(&p).is_ok_and(|f| f.try_lock().is_err())
+                })
+            })
+            .unwrap_or(false);
+        if !busy {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_healthy_collector_receives_the_event_and_the_host_is_unchanged() {
+    let c = Collector::start(Mode::Healthy);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(host(home.path(), &c.endpoint()));
+    assert_host_unchanged(&out);
+    assert!(c.wait_for_spans(1, Duration::from_secs(10)));
+    let r = &c.requests()[0];
+    assert_eq!(r.header("authorization"), Some(&*format!("Bearer {TOKEN}")));
+    assert_eq!(r.spans[0].name, "specfact.repro.run");
+}
+
+#[test]
+fn every_failing_collector_state_leaves_the_host_unchanged() {
+    let states = [
+        Mode::BlackHole,
+        Mode::Slow(Duration::from_secs(10)),
+        Mode::Status(503, Some(1), "busy"),
+        Mode::Status(400, None, "bad"),
+        Mode::Partial(1, "dropped one"),
+    ];
+    let mut homes = Vec::new();
+    for mode in states {
+        let c = Collector::start(mode.clone());
+        let home = tempfile::tempdir().unwrap();
+        let out = run(host(home.path(), &c.endpoint()));
+        assert_host_unchanged(&out);
+        assert!(c.wait_for_requests(1, Duration::from_secs(10)), "{mode:?}");
+        homes.push((home, c));
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out = run(host(
+        home.path(),
+        &format!("http://127.0.0.1:{}/v1/traces", closed_port()),
+    ));
+    assert_host_unchanged(&out);
+    for (h, c) in homes {
+        drop(c);
+        wait_uploader_done(h.path());
+    }
+    wait_uploader_done(home.path());
+}
+
+#[test]
+fn debug_output_goes_to_stderr_without_the_credential() {
+    let c = Collector::start(Mode::Status(401, None, "no"));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = host(home.path(), &c.endpoint());
+    cmd.env("SPECFACT_TELEMETRY_DEBUG", "true");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("specfact-telemetry"), "{err}");
+    assert!(!err.contains(TOKEN), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "host output\n");
+    wait_uploader_done(home.path());
+}
+
+#[test]
+fn fifty_processes_through_an_outage_deliver_every_event_exactly_once() {
+    const PROCESSES: usize = 50;
+    const PER_PROCESS: usize = 20;
+    let home = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let endpoint = format!("http://127.0.0.1:{port}/v1/traces");
+    let wave = |n: usize| {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                let mut c = host(home.path(), &endpoint);
+                c.env("EVENTS", PER_PROCESS.to_string())
+                    .env("DELIVERY_HOST_RETRY_MS", "100,300,20000")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                c.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            assert_host_unchanged(&child.wait_with_output().unwrap());
+        }
+    };
+    // First half: the collector is down.
+    wave(PROCESSES / 2);
+    let c = Collector::start_on(port, Mode::Healthy);
+    wave(PROCESSES / 2);
+    let total = PROCESSES * PER_PROCESS;
+    assert!(
+        c.wait_for_spans(total, Duration::from_secs(60)),
+        "received {} of {total}",
+        c.span_count()
+    );
+    wait_uploader_done(home.path());
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    for s in c.spans() {
+        *seen.entry(s.span_id).or_default() += 1;
+    }
+    assert_eq!(seen.len(), total);
+    assert!(seen.values().all(|&n| n == 1), "duplicates were sent");
+    let log = home.path().join(".specfact/telemetry.log");
+    assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), total);
+}
