@@ -112,56 +112,93 @@ fn string(s: &str) -> any_value::Value {
     any_value::Value::StringValue(s.to_owned())
 }
 
-fn field_value(v: &FieldValue) -> any_value::Value {
-    match v {
-        FieldValue::Bool(b) => any_value::Value::BoolValue(*b),
-        FieldValue::Int(i) => any_value::Value::IntValue(*i),
-        FieldValue::Float(f) => any_value::Value::DoubleValue(*f),
-        FieldValue::Str(s) => string(s),
-    }
-}
-
 fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
 
-/// The span of one event. `now` is used as the end time of events without a timestamp.
-pub fn event_span(event: &Event, now: SystemTime) -> Span {
-    let ids = SpanIds::of(event);
-    let duration =
-        Duration::try_from_secs_f64(event.duration_ms.max(0.0) / 1000.0).unwrap_or_default();
-    let (start, end) = match event.timestamp {
-        Some(start) => (start, start.checked_add(duration).unwrap_or(start)),
-        None => (now.checked_sub(duration).unwrap_or(now), now),
-    };
-    let mut attributes = Vec::with_capacity(event.fields.len() + 9);
+/// One attribute value, borrowed from the event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Attr<'a> {
+    Str(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
+impl Attr<'_> {
+    fn to_proto(self) -> any_value::Value {
+        match self {
+            Attr::Str(s) => string(s),
+            Attr::Int(i) => any_value::Value::IntValue(i),
+            Attr::Double(d) => any_value::Value::DoubleValue(d),
+            Attr::Bool(b) => any_value::Value::BoolValue(b),
+        }
+    }
+}
+
+/// Calls `f` with each span attribute (key without the prefix), in the reference's
+/// order: metadata first, then the keys the library sets. `event_id` is the event's
+/// id, hyphenated, if it has one.
+fn for_each_attribute<'a>(
+    event: &'a Event,
+    event_id: Option<&'a str>,
+    mut f: impl FnMut(&'a str, Attr<'a>),
+) {
     for (k, v) in &event.fields {
-        attributes.push(attr(k, field_value(v)));
+        let a = match v {
+            FieldValue::Bool(b) => Attr::Bool(*b),
+            FieldValue::Int(i) => Attr::Int(*i),
+            FieldValue::Float(x) => Attr::Double(*x),
+            FieldValue::Str(s) => Attr::Str(s),
+        };
+        f(k, a);
     }
-    attributes.push(attr("session_id", string(&event.session_id)));
-    attributes.push(attr("success", any_value::Value::BoolValue(event.success)));
+    f("session_id", Attr::Str(&event.session_id));
+    f("success", Attr::Bool(event.success));
     if let Some(e) = &event.error {
-        attributes.push(attr("error", string(e)));
+        f("error", Attr::Str(e));
     }
-    attributes.push(attr(
-        "duration_ms",
-        any_value::Value::DoubleValue(event.duration_ms),
-    ));
-    attributes.push(attr("command", string(&event.command)));
+    f("duration_ms", Attr::Double(event.duration_ms));
+    f("command", Attr::Str(&event.command));
     for (key, value) in [
         ("telemetry_version", &event.telemetry_version),
         ("cli_version", &event.cli_version),
         ("opt_in_source", &event.opt_in_source),
     ] {
         if let Some(v) = value {
-            attributes.push(attr(key, string(v)));
+            f(key, Attr::Str(v));
         }
     }
-    if let Some(id) = event.event_id {
-        attributes.push(attr("event_id", string(&id.hyphenated().to_string())));
+    if let Some(id) = event_id {
+        f("event_id", Attr::Str(id));
     }
+}
+
+/// Start and end of the span, in Unix nanoseconds.
+fn span_times(event: &Event, now: SystemTime) -> (u64, u64) {
+    let duration =
+        Duration::try_from_secs_f64(event.duration_ms.max(0.0) / 1000.0).unwrap_or_default();
+    let (start, end) = match event.timestamp {
+        Some(start) => (start, start.checked_add(duration).unwrap_or(start)),
+        None => (now.checked_sub(duration).unwrap_or(now), now),
+    };
+    (unix_nanos(start), unix_nanos(end))
+}
+
+/// The span of one event. `now` is used as the end time of events without a timestamp.
+pub fn event_span(event: &Event, now: SystemTime) -> Span {
+    let ids = SpanIds::of(event);
+    let (start, end) = span_times(event, now);
+    let mut id_buf = [0u8; 36];
+    let event_id = event
+        .event_id
+        .map(|id| &*id.hyphenated().encode_lower(&mut id_buf));
+    let mut attributes = Vec::with_capacity(event.fields.len() + 9);
+    for_each_attribute(event, event_id, |k, v| {
+        attributes.push(attr(k, v.to_proto()))
+    });
     let status = if event.success {
         Status::default()
     } else {
@@ -179,12 +216,33 @@ pub fn event_span(event: &Event, now: SystemTime) -> Span {
         flags: SPAN_FLAGS,
         name,
         kind: SpanKind::Internal as i32,
-        start_time_unix_nano: unix_nanos(start),
-        end_time_unix_nano: unix_nanos(end),
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
         attributes,
         status: Some(status),
         ..Default::default()
     }
+}
+
+/// Calls `f` with each resource attribute of events with this version and opt-in source.
+fn for_each_resource_attribute<'a>(
+    info: &'a ResourceInfo,
+    cli_version: Option<&'a str>,
+    opt_in_source: Option<&'a str>,
+    mut f: impl FnMut(&'static str, &'a str),
+) {
+    f("service.name", &info.service_name);
+    f("service.namespace", &info.service_namespace);
+    if let Some(v) = cli_version {
+        f("service.version", v);
+    }
+    f("deployment.environment", &info.deployment_environment);
+    if let Some(s) = opt_in_source {
+        f("telemetry.opt_in_source", s);
+    }
+    f("telemetry.sdk.name", "specfact-telemetry");
+    f("telemetry.sdk.language", "rust");
+    f("telemetry.sdk.version", env!("CARGO_PKG_VERSION"));
 }
 
 /// Builds one export request from events, grouping spans by resource.
@@ -241,26 +299,13 @@ impl RequestBuilder {
     }
 
     fn resource(&self, event: &Event) -> Resource {
-        let mut attributes = vec![
-            kv("service.name", string(&self.info.service_name)),
-            kv("service.namespace", string(&self.info.service_namespace)),
-        ];
-        if let Some(v) = &event.cli_version {
-            attributes.push(kv("service.version", string(v)));
-        }
-        attributes.push(kv(
-            "deployment.environment",
-            string(&self.info.deployment_environment),
-        ));
-        if let Some(s) = &event.opt_in_source {
-            attributes.push(kv("telemetry.opt_in_source", string(s)));
-        }
-        attributes.push(kv("telemetry.sdk.name", string("specfact-telemetry")));
-        attributes.push(kv("telemetry.sdk.language", string("rust")));
-        attributes.push(kv(
-            "telemetry.sdk.version",
-            string(env!("CARGO_PKG_VERSION")),
-        ));
+        let mut attributes = Vec::with_capacity(8);
+        for_each_resource_attribute(
+            &self.info,
+            event.cli_version.as_deref(),
+            event.opt_in_source.as_deref(),
+            |k, v| attributes.push(kv(k, string(v))),
+        );
         Resource {
             attributes,
             ..Default::default()
@@ -282,6 +327,204 @@ impl RequestBuilder {
         ExportTraceServiceRequest {
             resource_spans: self.groups.into_iter().map(|(_, _, rs)| rs).collect(),
         }
+    }
+}
+
+/// The protobuf body of the request [`RequestBuilder`] would build from `events`,
+/// written directly: no intermediate messages, a fraction of the allocations. This is
+/// what the uploader sends; the tests check it decodes to exactly the built request.
+pub fn encode_protobuf<'a>(
+    info: &ResourceInfo,
+    events: impl IntoIterator<Item = &'a Event>,
+    now: SystemTime,
+) -> Vec<u8> {
+    // Group by resource in order of first appearance, remembering each span's size.
+    let mut groups: Vec<(Option<&str>, Option<&str>, Vec<(&Event, usize)>)> = Vec::new();
+    let mut total_hint = 0;
+    for e in events {
+        let (v, o) = (e.cli_version.as_deref(), e.opt_in_source.as_deref());
+        let len = pb::span_len(e);
+        total_hint += len + 4;
+        match groups.iter_mut().find(|(gv, go, _)| *gv == v && *go == o) {
+            Some(g) => g.2.push((e, len)),
+            None => groups.push((v, o, vec![(e, len)])),
+        }
+    }
+    let mut out = Vec::with_capacity(total_hint + groups.len() * 256);
+    for (v, o, spans) in &groups {
+        let resource_len = pb::resource_len(info, *v, *o);
+        let scope_len = pb::field_len(1, SCOPE_NAME.len());
+        let spans_len: usize = spans.iter().map(|(_, l)| pb::field_len(2, *l)).sum();
+        let scope_spans_len = pb::field_len(1, scope_len) + spans_len;
+        let rs_len = pb::field_len(1, resource_len) + pb::field_len(2, scope_spans_len);
+        pb::put_len_key(&mut out, 1, rs_len);
+        pb::put_len_key(&mut out, 1, resource_len);
+        for_each_resource_attribute(info, *v, *o, |k, val| {
+            pb::put_kv(&mut out, 1, "", k, Attr::Str(val));
+        });
+        pb::put_len_key(&mut out, 2, scope_spans_len);
+        pb::put_len_key(&mut out, 1, scope_len);
+        pb::put_bytes(&mut out, 1, SCOPE_NAME.as_bytes());
+        for (e, len) in spans {
+            pb::put_len_key(&mut out, 2, *len);
+            pb::put_span(&mut out, e, now);
+        }
+    }
+    out
+}
+
+/// A minimal protobuf writer for the OTLP trace messages.
+mod pb {
+    use super::{
+        Attr, Event, PREFIX, SPAN_FLAGS, SpanIds, for_each_attribute, for_each_resource_attribute,
+        span_times,
+    };
+    use crate::otlp::ResourceInfo;
+    use std::time::SystemTime;
+
+    const VARINT: u64 = 0;
+    const I64: u64 = 1;
+    const LEN: u64 = 2;
+    const I32: u64 = 5;
+
+    pub(super) fn varint_len(v: u64) -> usize {
+        ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    }
+
+    fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn put_key(out: &mut Vec<u8>, field: u64, wire: u64) {
+        put_varint(out, (field << 3) | wire);
+    }
+
+    /// Size of a length-delimited field with a `len`-byte payload (field < 16).
+    pub(super) fn field_len(_field: u64, len: usize) -> usize {
+        1 + varint_len(len as u64) + len
+    }
+
+    pub(super) fn put_len_key(out: &mut Vec<u8>, field: u64, len: usize) {
+        put_key(out, field, LEN);
+        put_varint(out, len as u64);
+    }
+
+    pub(super) fn put_bytes(out: &mut Vec<u8>, field: u64, b: &[u8]) {
+        put_len_key(out, field, b.len());
+        out.extend_from_slice(b);
+    }
+
+    fn any_value_len(v: Attr<'_>) -> usize {
+        match v {
+            Attr::Str(s) => field_len(1, s.len()),
+            Attr::Bool(_) => 2,
+            Attr::Int(i) => 1 + varint_len(i as u64),
+            Attr::Double(_) => 9,
+        }
+    }
+
+    fn kv_len(prefix: &str, key: &str, v: Attr<'_>) -> usize {
+        field_len(1, prefix.len() + key.len()) + field_len(2, any_value_len(v))
+    }
+
+    /// Writes a KeyValue as field `field` of the enclosing message.
+    pub(super) fn put_kv(out: &mut Vec<u8>, field: u64, prefix: &str, key: &str, v: Attr<'_>) {
+        put_len_key(out, field, kv_len(prefix, key, v));
+        put_len_key(out, 1, prefix.len() + key.len());
+        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(key.as_bytes());
+        put_len_key(out, 2, any_value_len(v));
+        match v {
+            Attr::Str(s) => put_bytes(out, 1, s.as_bytes()),
+            Attr::Bool(b) => {
+                put_key(out, 2, VARINT);
+                out.push(u8::from(b));
+            }
+            Attr::Int(i) => {
+                put_key(out, 3, VARINT);
+                put_varint(out, i as u64);
+            }
+            Attr::Double(d) => {
+                put_key(out, 4, I64);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+        }
+    }
+
+    pub(super) fn resource_len(info: &ResourceInfo, v: Option<&str>, o: Option<&str>) -> usize {
+        let mut n = 0;
+        for_each_resource_attribute(info, v, o, |k, val| {
+            n += field_len(1, kv_len("", k, Attr::Str(val)))
+        });
+        n
+    }
+
+    fn status_len(e: &Event) -> usize {
+        if e.success {
+            0
+        } else {
+            let m = e.error.as_deref().unwrap_or("");
+            (if m.is_empty() {
+                0
+            } else {
+                field_len(2, m.len())
+            }) + 2
+        }
+    }
+
+    fn with_event_id<R>(e: &Event, f: impl FnOnce(Option<&str>) -> R) -> R {
+        let mut buf = [0u8; 36];
+        let id = e
+            .event_id
+            .map(|id| &*id.hyphenated().encode_lower(&mut buf));
+        f(id)
+    }
+
+    pub(super) fn span_len(e: &Event) -> usize {
+        let mut n = field_len(1, 16) + field_len(2, 8);
+        n += field_len(5, PREFIX.len() + e.command.len());
+        n += 2; // kind
+        n += 9 + 9; // start, end
+        with_event_id(e, |id| {
+            for_each_attribute(e, id, |k, v| n += field_len(9, kv_len(PREFIX, k, v)));
+        });
+        n += field_len(15, status_len(e));
+        n += 2 + 4; // flags: field 16 takes a two-byte key
+        n
+    }
+
+    pub(super) fn put_span(out: &mut Vec<u8>, e: &Event, now: SystemTime) {
+        let ids = SpanIds::of(e);
+        let (start, end) = span_times(e, now);
+        put_bytes(out, 1, &ids.trace_id);
+        put_bytes(out, 2, &ids.span_id);
+        put_len_key(out, 5, PREFIX.len() + e.command.len());
+        out.extend_from_slice(PREFIX.as_bytes());
+        out.extend_from_slice(e.command.as_bytes());
+        put_key(out, 6, VARINT);
+        out.push(1); // SPAN_KIND_INTERNAL
+        put_key(out, 7, I64);
+        out.extend_from_slice(&start.to_le_bytes());
+        put_key(out, 8, I64);
+        out.extend_from_slice(&end.to_le_bytes());
+        with_event_id(e, |id| {
+            for_each_attribute(e, id, |k, v| put_kv(out, 9, PREFIX, k, v));
+        });
+        put_len_key(out, 15, status_len(e));
+        if !e.success {
+            let m = e.error.as_deref().unwrap_or("");
+            if !m.is_empty() {
+                put_bytes(out, 2, m.as_bytes());
+            }
+            put_key(out, 3, VARINT);
+            out.push(2); // STATUS_CODE_ERROR
+        }
+        put_key(out, 16, I32);
+        out.extend_from_slice(&SPAN_FLAGS.to_le_bytes());
     }
 }
 
@@ -519,6 +762,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_direct_protobuf_writer_matches_the_official_messages() {
+        let base = Event::from_json_line(FIXTURE_LINE.as_bytes()).unwrap();
+        let events = vec![
+            base.clone(),
+            Event {
+                success: false,
+                error: Some("TimeoutError".into()),
+                event_id: Some(Uuid::now_v7()),
+                timestamp: Some(SystemTime::now()),
+                cli_version: Some("0.21.0".into()),
+                fields: vec![
+                    ("shadow_mode".into(), FieldValue::Bool(false)),
+                    ("files_analyzed".into(), FieldValue::Int(-1)),
+                    ("big".into(), FieldValue::Int(i64::MAX)),
+                    ("ratio".into(), FieldValue::Float(0.25)),
+                    ("long".into(), FieldValue::Str("x".repeat(300))),
+                ],
+                ..base.clone()
+            },
+            Event {
+                success: false,
+                error: None,
+                opt_in_source: None,
+                ..base.clone()
+            },
+            base,
+        ];
+        let now = SystemTime::now();
+        let mut b = RequestBuilder::new(info(), now);
+        for e in &events {
+            b.push(e);
+        }
+        let want = b.build();
+        let bytes = encode_protobuf(&info(), &events, now);
+        assert_eq!(
+            ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap(),
+            want
+        );
+        assert_eq!(bytes.len(), want.encoded_len());
     }
 
     #[test]

@@ -196,7 +196,7 @@ pub(crate) fn load(path: &Path) -> Option<CursorFile> {
 
 /// Writes the cursor file atomically (temporary file, 0600, then rename).
 pub(crate) fn save(path: &Path, cursor: &CursorFile) -> io::Result<()> {
-    let json = serde_json::to_vec_pretty(cursor).map_err(io::Error::other)?;
+    let json = serde_json::to_vec(cursor).map_err(io::Error::other)?;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let write = || -> io::Result<()> {
         let mut o = OpenOptions::new();
@@ -303,6 +303,29 @@ fn find_line_end(log: &LocalLog, id: Uuid) -> io::Result<Option<u64>> {
         }
     }
     Ok(None)
+}
+
+/// Complete lines from `offset` to the end of the log, counted without parsing them
+/// (an upper bound of the events there, for progress totals).
+pub(crate) fn complete_lines_from(log: &LocalLog, offset: u64) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match File::open(log.path()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut n = 0u64;
+    loop {
+        let got = match f.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(g) => g,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        n += buf[..got].iter().filter(|b| **b == b'\n').count() as u64;
+    }
 }
 
 /// Events waiting to be sent: backfilled lines plus complete event lines after the cursor.

@@ -85,16 +85,17 @@ pub(crate) fn run(
                 );
                 return Ok(summary);
             };
-            let total = cursor::pending_events(&c, &log).map_err(io("read the log"))?;
-            summary.selected = total;
-            if request.dry_run {
-                let from = match cursor::verify(&c, &log).map_err(io("read the log"))? {
-                    Resume::Continue => c.offset,
-                    Resume::Rebase { offset, .. } => offset,
-                    Resume::NoLog => return Ok(summary),
-                };
+            let from = match cursor::verify(&c, &log).map_err(io("read the log"))? {
+                Resume::Continue => c.offset,
+                Resume::Rebase { offset, .. } => offset,
+                Resume::NoLog => return Ok(summary),
+            };
+            // A cheap upper bound for progress; the exact count comes from the run.
+            let estimate = cursor::complete_lines_from(&log, from).map_err(io("read the log"))?
+                + c.backfill.len() as u64;
+            let report = if request.dry_run {
                 let mut shipper =
-                    Shipper::new(cfg, None, Commit::Nothing, Some(progress), Some(total));
+                    Shipper::new(cfg, None, Commit::Nothing, Some(progress), Some(estimate));
                 send_selection(&mut shipper, cfg, &log, from, Selection::Pending)?;
                 shipper.report
             } else {
@@ -103,26 +104,39 @@ pub(crate) fn run(
                     client.as_ref(),
                     Commit::Cursor,
                     Some(progress),
-                    Some(total),
+                    Some(estimate),
                 );
                 uploader::drain(&mut shipper, &log, None).map_err(io("read the log"))?;
                 shipper.report
+            };
+            // Whatever was not reached is still pending.
+            summary.selected = report.sent + report.rejected;
+            if report.stopped.is_some()
+                && let Some(c) = cursor::load(&cfg.files().cursor)
+            {
+                summary.selected += cursor::pending_events(&c, &log).map_err(io("read the log"))?;
             }
+            report
         }
         selection => {
-            let total = count(&log, 0, selection)?;
-            summary.selected = total;
+            let estimate = cursor::complete_lines_from(&log, 0).map_err(io("read the log"))?;
             let mut shipper = Shipper::new(
                 cfg,
                 client.as_ref(),
                 Commit::Nothing,
                 Some(progress),
-                Some(total),
+                Some(estimate),
             );
-            let end = send_selection(&mut shipper, cfg, &log, 0, selection)?;
+            let read = send_selection(&mut shipper, cfg, &log, 0, selection)?;
             let report = shipper.report;
-            if selection == Selection::All && !request.dry_run && report.stopped.is_none() {
-                mark_all_sent(cfg, &log, end).map_err(io("update the delivery cursor"))?;
+            summary.selected = read.selected;
+            match read.stopped_at {
+                Some(at) => summary.selected += count(&log, at, selection)?,
+                None if selection == Selection::All && !request.dry_run => {
+                    mark_all_sent(cfg, &log, read.last)
+                        .map_err(io("update the delivery cursor"))?;
+                }
+                None => {}
             }
             report
         }
@@ -131,17 +145,30 @@ pub(crate) fn run(
     Ok(summary)
 }
 
-/// Streams the log from `from`, sending selected events in batches. Returns the last
-/// event line sent (its start, end and identity) when everything was read.
+/// How far [`send_selection`] got.
+struct Read {
+    /// The last event line read.
+    last: Option<LastAcked>,
+    /// Selected events handed to the shipper.
+    selected: u64,
+    /// Where reading stopped because delivery stopped (the rest is unsent).
+    stopped_at: Option<u64>,
+}
+
+/// Streams the log from `from`, sending selected events in batches.
 fn send_selection(
     shipper: &mut Shipper<'_>,
     cfg: &DeliveryConfig,
     log: &LocalLog,
     from: u64,
     selection: Selection,
-) -> Result<Option<LastAcked>, DeliveryError> {
+) -> Result<Read, DeliveryError> {
     let mut batch: Vec<Item> = Vec::new();
-    let mut last = None;
+    let mut read = Read {
+        last: None,
+        selected: 0,
+        stopped_at: None,
+    };
     for line in log
         .read_from(from)
         .map_err(|e| io("read the log")(std::io::Error::other(e)))?
@@ -154,7 +181,7 @@ fn send_selection(
             shipper.report.skipped_malformed += 1;
             continue;
         };
-        last = Some(LastAcked {
+        read.last = Some(LastAcked {
             start: line.offset,
             end: line.end,
             id: event_identity(&event),
@@ -162,6 +189,7 @@ fn send_selection(
         if !selected(&event, selection) {
             continue;
         }
+        read.selected += 1;
         batch.push(Item {
             event,
             start: line.offset,
@@ -170,15 +198,19 @@ fn send_selection(
         });
         if batch.len() >= cfg.batch_size {
             if shipper.ship(&batch, line.end) == Flow::Stop {
-                return Ok(None);
+                read.selected -= batch.len() as u64;
+                read.stopped_at = batch.first().map(|i| i.start);
+                return Ok(read);
             }
             batch.clear();
         }
     }
-    if !batch.is_empty() && shipper.ship(&batch, last.map_or(0, |l| l.end)) == Flow::Stop {
-        return Ok(None);
+    let upto = read.last.map_or(0, |l| l.end);
+    if !batch.is_empty() && shipper.ship(&batch, upto) == Flow::Stop {
+        read.selected -= batch.len() as u64;
+        read.stopped_at = batch.first().map(|i| i.start);
     }
-    Ok(last)
+    Ok(read)
 }
 
 /// After the whole log was acknowledged, nothing before its end is pending any more.

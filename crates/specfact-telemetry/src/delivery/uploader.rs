@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
-use super::config::DeliveryConfig;
+use super::config::{DeliveryConfig, Protocol};
 use super::cursor::{self, CursorFile, FileId, LastAcked, Resume, event_identity, now_string};
 use super::http::{Client, Outcome};
 use super::{ExportProgress, debug};
@@ -106,14 +106,14 @@ impl<'a> Shipper<'a> {
             return Flow::Continue;
         }
         let now = SystemTime::now();
-        let mut builder = RequestBuilder::new(ResourceInfo::from_config(self.cfg), now);
-        for it in items {
-            builder.push(&it.event);
-        }
-        let request = builder.build();
+        let info = ResourceInfo::from_config(self.cfg);
         let Some(client) = self.client else {
             // Dry run: the exact request, as OTLP/JSON.
-            match otlp::to_json_pretty(&request) {
+            let mut builder = RequestBuilder::new(info, now);
+            for it in items {
+                builder.push(&it.event);
+            }
+            match otlp::to_json_pretty(&builder.build()) {
                 Ok(json) => self.report.payloads.push(json),
                 Err(e) => self.report.errors.push(e.to_string()),
             }
@@ -121,17 +121,27 @@ impl<'a> Shipper<'a> {
             self.tick();
             return Flow::Continue;
         };
-        let body = match otlp::encode(&request, self.cfg.protocol)
-            .and_then(|b| if client.gzip() { otlp::gzip(&b) } else { Ok(b) })
-        {
+        let encoded = match self.cfg.protocol {
+            Protocol::Protobuf => Ok(otlp::encode_protobuf(
+                &info,
+                items.iter().map(|i| &i.event),
+                now,
+            )),
+            Protocol::Json => {
+                let mut builder = RequestBuilder::new(info, now);
+                for it in items {
+                    builder.push(&it.event);
+                }
+                otlp::encode(&builder.build(), Protocol::Json)
+            }
+        };
+        let body = match encoded.and_then(|b| if client.gzip() { otlp::gzip(&b) } else { Ok(b) }) {
             Ok(b) => b,
             Err(e) => return self.stop(e.to_string(), "config", None),
         };
-        drop(request);
         let mut backoff = self.cfg.retry.initial_backoff;
         loop {
             self.report.requests += 1;
-            self.note_attempt();
             let outcome = client.send(&body);
             match outcome {
                 Outcome::Accepted(partial) => {
@@ -237,17 +247,14 @@ impl<'a> Shipper<'a> {
         debug(self.cfg, &reason);
         self.report.errors.push(reason.clone());
         self.report.stopped = Some(reason.clone());
-        self.with_cursor(|c| c.record_error(kind, status, reason));
-        Flow::Stop
-    }
-
-    fn note_attempt(&mut self) {
-        if self.commit == Commit::Cursor {
-            self.with_cursor(|c| {
+        let attempted = self.report.requests > 0;
+        self.with_cursor(|c| {
+            if attempted {
                 c.stats.last_attempt = Some(now_string());
-                c.stats.retry_not_before = None;
-            });
-        }
+            }
+            c.record_error(kind, status, reason);
+        });
+        Flow::Stop
     }
 
     /// Applies `f` to the existing cursor (error records are kept even for exports).
@@ -292,6 +299,10 @@ impl<'a> Shipper<'a> {
                 }
             }
             c.backfill.retain(|o| !backfilled.contains(o));
+            if settled.is_some() {
+                c.stats.last_attempt = Some(now_string());
+                c.stats.retry_not_before = None;
+            }
             match settled {
                 Some(Settled::Acked(partial)) => {
                     c.stats.sent_spans += n;
