@@ -170,10 +170,12 @@ fn detach(cmd: &mut Command, lock: &FileLock) -> Option<i32> {
     use std::os::unix::process::CommandExt;
     let fd = lock.file().as_raw_fd();
     // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (setsid, fcntl) on values it owns.
+    // async-signal-safe functions (setsid, setpriority, fcntl) on values it owns.
     unsafe {
         cmd.pre_exec(move || {
             libc::setsid();
+            // Background work: never compete with the host (or the user) for the CPU.
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
             let flags = libc::fcntl(fd, libc::F_GETFD);
             if flags >= 0 {
                 libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
