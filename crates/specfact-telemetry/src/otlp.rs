@@ -339,7 +339,8 @@ pub fn encode_protobuf<'a>(
     now: SystemTime,
 ) -> Vec<u8> {
     // Group by resource in order of first appearance, remembering each span's size.
-    let mut groups: Vec<(Option<&str>, Option<&str>, Vec<(&Event, usize)>)> = Vec::new();
+    type Group<'e> = (Option<&'e str>, Option<&'e str>, Vec<(&'e Event, usize)>);
+    let mut groups: Vec<Group<'_>> = Vec::new();
     let mut total_hint = 0;
     for e in events {
         let (v, o) = (e.cli_version.as_deref(), e.opt_in_source.as_deref());
@@ -388,7 +389,7 @@ mod pb {
     const I32: u64 = 5;
 
     pub(super) fn varint_len(v: u64) -> usize {
-        ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
     }
 
     fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -577,7 +578,7 @@ pub fn decode_response(body: &[u8], content_type: Option<&str>) -> Option<Partia
         ExportTraceServiceResponse::decode(body).ok()?
     };
     let p = response.partial_success?;
-    (p.rejected_spans != 0 || !p.error_message.is_empty()).then(|| PartialSuccess {
+    (p.rejected_spans != 0 || !p.error_message.is_empty()).then_some(PartialSuccess {
         rejected_spans: p.rejected_spans,
         error_message: p.error_message,
     })

@@ -307,6 +307,7 @@ fn find_line_end(log: &LocalLog, id: Uuid) -> io::Result<Option<u64>> {
 
 /// Complete lines from `offset` to the end of the log, counted without parsing them
 /// (an upper bound of the events there, for progress totals).
+#[cfg(feature = "otlp")]
 pub(crate) fn complete_lines_from(log: &LocalLog, offset: u64) -> io::Result<u64> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = match File::open(log.path()) {

@@ -287,11 +287,11 @@ fn header(headers: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
+/// Path, headers and body of one request.
+type RawRequest = (String, Vec<(String, String)>, Vec<u8>);
+
 /// Reads one request; `None` at end of stream or on stop.
-fn read_request(
-    r: &mut BufReader<TcpStream>,
-    s: &Shared,
-) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+fn read_request(r: &mut BufReader<TcpStream>, s: &Shared) -> Option<RawRequest> {
     let mut line = String::new();
     let deadline = Instant::now() + MAX_LINGER;
     loop {
