@@ -183,3 +183,32 @@ fn fifty_processes_through_an_outage_deliver_every_event_exactly_once() {
     let log = home.path().join(".specfact/telemetry.log");
     assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), total);
 }
+
+#[test]
+fn processes_finishing_together_start_a_single_uploader() {
+    // A collector that never answers keeps the first uploader busy for the whole
+    // export timeout: every other process must find it working and start none.
+    let c = Collector::start(Mode::BlackHole);
+    let home = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut cmd = host(home.path(), &c.endpoint());
+            cmd.env("SPECFACT_TELEMETRY_EXPORT_TIMEOUT", "20")
+                .env("DELIVERY_HOST_RETRY_MS", "100,100,100")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_host_unchanged(&child.wait_with_output().unwrap());
+    }
+    assert!(c.wait_for_requests(1, Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.requests().len(), 1, "more than one uploader started");
+    // The rest wait in the log for that uploader's next pass (or the next run).
+    let st_dir = home.path().join(".specfact/telemetry-delivery");
+    assert!(st_dir.is_dir());
+    drop(c);
+    wait_uploader_done(home.path());
+}
