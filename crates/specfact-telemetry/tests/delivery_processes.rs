@@ -1,39 +1,80 @@
-//! Delivery with real processes: the `delivery_host` example is a host CLI that
-//! records events and exits; its uploader runs as a detached child.
+//! Delivery with real processes. A host is this test binary run again with
+//! `CHILD_ROLE=host`: the `child_process_entry` test then calls the uploader entry
+//! point, records events, prints one line and exits with `HOST_EXIT`. Its uploader
+//! is this binary once more, started detached by the library, routed to the same
+//! entry point through `DeliveryOptions::uploader_args`.
 
 #![cfg(feature = "otlp")]
 
 mod delivery_support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use delivery_support::{Collector, Mode, closed_port};
+use specfact_telemetry::delivery::{self, DeliveryOptions, RetryPolicy};
+use specfact_telemetry::{Telemetry, metadata};
 
 const TOKEN: &str = "s3cr3t-token-value";
+const ROLE: &str = "CHILD_ROLE";
+const CHILD_ARGS: &[&str] = &[
+    "--exact",
+    "child_process_entry",
+    "--nocapture",
+    "--quiet",
+    "--test-threads=1",
+];
 
-fn host_binary() -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/delivery_host
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("delivery_host{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build --example delivery_host`",
-        bin.display()
-    );
-    bin
+/// Not a test of its own: the entry point of the host processes (and of their uploaders).
+#[test]
+fn child_process_entry() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    let ms: Vec<u64> = std::env::var("HOST_RETRY_MS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let retry = match ms[..] {
+        [initial, max, lifetime] => RetryPolicy {
+            initial_backoff: Duration::from_millis(initial),
+            max_backoff: Duration::from_millis(max),
+            max_elapsed: Duration::from_millis(lifetime),
+        },
+        _ => RetryPolicy::default(),
+    };
+    delivery::configure(DeliveryOptions {
+        retry,
+        uploader_args: Some(CHILD_ARGS),
+        ..DeliveryOptions::default()
+    });
+    // An uploader started by a host runs and exits here.
+    delivery::run_uploader_if_requested();
+    assert_eq!(role, "host");
+    let events: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let telemetry = Telemetry::from_env("1.2.3");
+    assert!(telemetry.is_enabled());
+    for i in 0..events {
+        let mut g = telemetry.track_command("repro.run", metadata! { "mode" => "repro" });
+        g.record(metadata! { "checks_total" => i });
+        g.success();
+    }
+    println!("host output");
+    std::process::exit(3);
 }
 
 fn host(home: &Path, endpoint: &str) -> Command {
-    let mut c = Command::new(host_binary());
-    c.env_clear()
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args(CHILD_ARGS)
+        .env_clear()
+        .env(ROLE, "host")
         .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("SPECFACT_TELEMETRY_OPT_IN", "true")
         .env("SPECFACT_TELEMETRY_ENDPOINT", endpoint)
         .env(
@@ -41,8 +82,7 @@ fn host(home: &Path, endpoint: &str) -> Command {
             format!("Authorization: Bearer {TOKEN}"),
         )
         .env("SPECFACT_TELEMETRY_EXPORT_TIMEOUT", "1")
-        .env("DELIVERY_HOST_RETRY_MS", "100,500,3000")
-        .env("HOST_EXIT", "3")
+        .env("HOST_RETRY_MS", "100,500,3000")
         .stdin(Stdio::null());
     c
 }
@@ -55,7 +95,13 @@ fn run(mut c: Command) -> Output {
 
 fn assert_host_unchanged(out: &Output) {
     assert_eq!(out.status.code(), Some(3), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "host output\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The test harness prints its own banner; the host prints exactly one line.
+    let ours: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("running "))
+        .collect();
+    assert_eq!(ours, ["host output"], "{stdout}");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "",
@@ -137,7 +183,7 @@ fn debug_output_goes_to_stderr_without_the_credential() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("specfact-telemetry"), "{err}");
     assert!(!err.contains(TOKEN), "{err}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "host output\n");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("host output"));
     wait_uploader_done(home.path());
 }
 
@@ -153,7 +199,7 @@ fn fifty_processes_through_an_outage_deliver_every_event_exactly_once() {
             .map(|_| {
                 let mut c = host(home.path(), &endpoint);
                 c.env("EVENTS", PER_PROCESS.to_string())
-                    .env("DELIVERY_HOST_RETRY_MS", "100,300,20000")
+                    .env("HOST_RETRY_MS", "100,300,20000")
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
                 c.spawn().unwrap()
@@ -194,7 +240,7 @@ fn processes_finishing_together_start_a_single_uploader() {
         .map(|_| {
             let mut cmd = host(home.path(), &c.endpoint());
             cmd.env("SPECFACT_TELEMETRY_EXPORT_TIMEOUT", "20")
-                .env("DELIVERY_HOST_RETRY_MS", "100,100,100")
+                .env("HOST_RETRY_MS", "100,100,100")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
             cmd.spawn().unwrap()

@@ -82,6 +82,10 @@ pub struct DeliveryOptions {
     pub compression: Compression,
     /// Retry behaviour of one uploader run.
     pub retry: RetryPolicy,
+    /// Arguments the re-executed host is started with instead of [`UPLOADER_ARG`], for
+    /// hosts that parse arguments before they can call [`run_uploader_if_requested`]
+    /// (e.g. a test harness that routes to the test calling it).
+    pub uploader_args: Option<&'static [&'static str]>,
 }
 
 static OPTIONS: Mutex<Option<DeliveryOptions>> = Mutex::new(None);
@@ -221,9 +225,8 @@ fn start_upload(cfg: &DeliveryConfig, _enrol_at: u64) -> std::io::Result<()> {
 /// this host can be re-executed, so uploads run in a detached process.
 pub fn run_uploader_if_requested() {
     ENTRY_POINT_CALLED.store(true, Ordering::Relaxed);
-    if std::env::var_os(UPLOADER_JOB_VAR).is_none()
-        || std::env::args_os().nth(1).as_deref() != Some(std::ffi::OsStr::new(UPLOADER_ARG))
-    {
+    // Only `after_append` sets the job variable, on the child it starts.
+    if std::env::var_os(UPLOADER_JOB_VAR).is_none() {
         return;
     }
     #[cfg(feature = "otlp")]

@@ -141,8 +141,11 @@ pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> 
     };
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
-    cmd.arg(UPLOADER_ARG)
-        .stdin(Stdio::null())
+    match super::options().uploader_args {
+        Some(args) => cmd.args(args),
+        None => cmd.arg(UPLOADER_ARG),
+    };
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(if cfg.debug {
             Stdio::inherit()
