@@ -10,8 +10,6 @@
 //! a process environment is readable only by the same user.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -20,9 +18,6 @@ use super::config::{Compression, DeliveryConfig, Protocol, RetryPolicy};
 use super::lock::FileLock;
 use super::{UPLOADER_ARG, UPLOADER_JOB_VAR, debug, uploader};
 use crate::settings::{Header, Secret, Source};
-
-/// Uploader children not yet reaped (a long-running host in process mode).
-static CHILDREN: Mutex<Vec<Child>> = Mutex::new(Vec::new());
 
 /// What the child needs: the delivery configuration, flattened.
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,12 +118,6 @@ impl Job {
     }
 }
 
-fn reap() {
-    if let Ok(mut children) = CHILDREN.lock() {
-        children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
-    }
-}
-
 /// Starts a detached uploader unless one is already working on this log.
 pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
     reap();
@@ -140,58 +129,147 @@ pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> 
         return Ok(());
     };
     let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    match super::options().uploader_args {
-        Some(args) => cmd.args(args),
-        None => cmd.arg(UPLOADER_ARG),
+    let args: Vec<&str> = match super::options().uploader_args {
+        Some(args) => args.to_vec(),
+        None => vec![UPLOADER_ARG],
     };
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if cfg.debug {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
-    let lock_fd = detach(&mut cmd, &lock);
-    let job =
-        serde_json::to_string(&Job::new(cfg, enrol_at, lock_fd)).map_err(std::io::Error::other)?;
-    cmd.env(UPLOADER_JOB_VAR, job);
-    let child = cmd.spawn()?;
-    debug(cfg, &format!("started uploader process {}", child.id()));
-    if let Ok(mut children) = CHILDREN.lock() {
-        children.push(child);
-    }
+    let pid = spawn_detached(&exe, &args, cfg, enrol_at, &lock)?;
+    debug(cfg, &format!("started uploader process {pid}"));
     // Our copy of the lock closes here; the child's copy keeps it held.
     drop(lock);
     Ok(())
 }
 
-/// Puts the child in its own session and lets it inherit the locked file.
+/// Children not yet reaped (a long-running host in process mode).
 #[cfg(unix)]
-fn detach(cmd: &mut Command, lock: &FileLock) -> Option<i32> {
-    use std::os::unix::io::AsRawFd;
-    use std::os::unix::process::CommandExt;
-    let fd = lock.file().as_raw_fd();
-    // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (setsid, setpriority, fcntl) on values it owns.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            // Background work: never compete with the host (or the user) for the CPU.
-            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-            }
-            Ok(())
+static PIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+#[cfg(unix)]
+fn reap() {
+    if let Ok(mut pids) = PIDS.lock() {
+        pids.retain(|&pid| {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child with WNOHANG only reads its status.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
         });
     }
-    Some(fd)
+}
+
+/// Forks and execs the uploader without waiting for the exec: the host only pays
+/// for the fork. The child gets its own session, standard streams on `/dev/null`
+/// (stderr kept in debug mode) and the locked file across the exec. Everything it
+/// needs is allocated before the fork; after it, the child makes only
+/// async-signal-safe calls.
+#[cfg(unix)]
+fn spawn_detached(
+    exe: &std::path::Path,
+    args: &[&str],
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    lock: &FileLock,
+) -> std::io::Result<u32> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+
+    let lock_fd = lock.file().as_raw_fd();
+    let cstr = |b: &[u8]| CString::new(b).map_err(std::io::Error::other);
+    let job = serde_json::to_string(&Job::new(cfg, enrol_at, Some(lock_fd)))
+        .map_err(std::io::Error::other)?;
+    let path = cstr(exe.as_os_str().as_bytes())?;
+    let mut argv_owned = vec![path.clone()];
+    for a in args {
+        argv_owned.push(cstr(a.as_bytes())?);
+    }
+    let mut env_owned = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k != UPLOADER_JOB_VAR {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            if let Ok(c) = CString::new(kv) {
+                env_owned.push(c);
+            }
+        }
+    }
+    env_owned.push(cstr(format!("{UPLOADER_JOB_VAR}={job}").as_bytes())?);
+    let argv: Vec<*const libc::c_char> = argv_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = env_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let devnull = cstr(b"/dev/null")?;
+    let keep_stderr = cfg.debug;
+
+    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask,
+    // setsid, open, dup2, close, fcntl, execve, _exit) on memory prepared above, and
+    // never returns into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            libc::setsid();
+            let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+            if fd >= 0 {
+                libc::dup2(fd, 0);
+                libc::dup2(fd, 1);
+                if !keep_stderr {
+                    libc::dup2(fd, 2);
+                }
+                if fd > 2 {
+                    libc::close(fd);
+                }
+            }
+            let flags = libc::fcntl(lock_fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            }
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if let Ok(mut pids) = PIDS.lock() {
+        pids.push(pid);
+    }
+    Ok(pid as u32)
 }
 
 #[cfg(not(unix))]
-fn detach(_cmd: &mut Command, _lock: &FileLock) -> Option<i32> {
-    None
+fn reap() {}
+
+#[cfg(not(unix))]
+fn spawn_detached(
+    exe: &std::path::Path,
+    args: &[&str],
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    _lock: &FileLock,
+) -> std::io::Result<u32> {
+    use std::process::{Command, Stdio};
+    let job =
+        serde_json::to_string(&Job::new(cfg, enrol_at, None)).map_err(std::io::Error::other)?;
+    let child = Command::new(exe)
+        .args(args)
+        .env(UPLOADER_JOB_VAR, job)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(if cfg.debug {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()?;
+    Ok(child.id())
 }
 
 /// The lock inherited from the host, if `fd` really is the uploader lock file.
@@ -232,6 +310,12 @@ pub(crate) fn run_child() -> i32 {
         return 2;
     };
     let (cfg, enrol_at, fd) = job.into_config();
+    // Background work: never compete with the host (or the user) for the CPU.
+    #[cfg(unix)]
+    // SAFETY: setpriority only changes this process's niceness.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
     let lock = match inherited_lock(fd, &cfg) {
         Some(l) => l,
         None => match FileLock::try_acquire(&cfg.files().uploader_lock) {
