@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use specfact_telemetry::{EnvSnapshot, Settings};
+use specfact_telemetry::{EnvSnapshot, LocalLog, Settings};
 
 /// The environment a subcommand runs in.
 #[derive(Debug, Clone)]
@@ -27,5 +27,10 @@ impl Context {
             home,
             settings,
         }
+    }
+
+    /// The local log, unless there is neither a home directory nor a configured path.
+    pub fn local_log(&self) -> Option<LocalLog> {
+        self.settings.local_path.value.clone().map(LocalLog::new)
     }
 }

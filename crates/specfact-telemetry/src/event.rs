@@ -273,6 +273,50 @@ impl<'de> Deserialize<'de> for Event {
     }
 }
 
+/// A key of an event line. The keys every event has are matched without allocating;
+/// only metadata keys are copied.
+enum Key {
+    Command,
+    Success,
+    Error,
+    DurationMs,
+    SessionId,
+    TelemetryVersion,
+    CliVersion,
+    OptInSource,
+    Timestamp,
+    EventId,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, k: &str) -> Result<Key, E> {
+                Ok(match k {
+                    "command" => Key::Command,
+                    "success" => Key::Success,
+                    "error" => Key::Error,
+                    "duration_ms" => Key::DurationMs,
+                    "session_id" => Key::SessionId,
+                    "telemetry_version" => Key::TelemetryVersion,
+                    "cli_version" => Key::CliVersion,
+                    "opt_in_source" => Key::OptInSource,
+                    "timestamp" => Key::Timestamp,
+                    "event_id" => Key::EventId,
+                    other => Key::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 struct EventVisitor;
 
 impl<'de> Visitor<'de> for EventVisitor {
@@ -294,17 +338,17 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut timestamp = None;
         let mut event_id = None;
         let mut fields = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "command" => command = Some(map.next_value()?),
-                "success" => success = Some(map.next_value()?),
-                "error" => error = map.next_value()?,
-                "duration_ms" => duration_ms = Some(map.next_value()?),
-                "session_id" => session_id = Some(map.next_value()?),
-                "telemetry_version" => telemetry_version = map.next_value()?,
-                "cli_version" => cli_version = map.next_value()?,
-                "opt_in_source" => opt_in_source = map.next_value()?,
-                "timestamp" => {
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Command => command = Some(map.next_value()?),
+                Key::Success => success = Some(map.next_value()?),
+                Key::Error => error = map.next_value()?,
+                Key::DurationMs => duration_ms = Some(map.next_value()?),
+                Key::SessionId => session_id = Some(map.next_value()?),
+                Key::TelemetryVersion => telemetry_version = map.next_value()?,
+                Key::CliVersion => cli_version = map.next_value()?,
+                Key::OptInSource => opt_in_source = map.next_value()?,
+                Key::Timestamp => {
                     let s: Option<std::borrow::Cow<'de, str>> = map.next_value()?;
                     if let Some(s) = s {
                         timestamp = Some(parse_timestamp(&s).ok_or_else(|| {
@@ -312,7 +356,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                         })?);
                     }
                 }
-                "event_id" => {
+                Key::EventId => {
                     let s: Option<std::borrow::Cow<'de, str>> = map.next_value()?;
                     if let Some(s) = s {
                         event_id = Some(
@@ -321,9 +365,9 @@ impl<'de> Visitor<'de> for EventVisitor {
                         );
                     }
                 }
-                _ => {
+                Key::Other(name) => {
                     if let LoggedValue::Field(v) = map.next_value::<LoggedValue>()? {
-                        fields.push((key.into_owned(), v));
+                        fields.push((name, v));
                     }
                 }
             }

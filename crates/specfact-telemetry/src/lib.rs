@@ -65,6 +65,8 @@ mod hooks;
 pub mod log;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod report;
+pub mod sample;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -75,6 +77,7 @@ pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Se
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
+pub use report::{Report, ReportError, ReportOptions};
 pub use sanitize::{DropReason, Dropped, MachineIdentity, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};

@@ -232,6 +232,30 @@ impl LocalLog {
         }
     }
 
+    /// Deletes the log while holding its lock, so an append in progress finishes
+    /// first and appends waiting for the lock go to a new file. Returns whether there
+    /// was a log to delete.
+    pub fn delete(&self) -> Result<bool, LogError> {
+        let lock = match File::open(&self.path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            // Not readable (or not a regular file): delete it without the lock.
+            Err(_) => None,
+        };
+        if let Some(f) = &lock {
+            let _ = f.lock();
+        }
+        match fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(LogError::Io {
+                action: "delete",
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
     /// Whether the log file exists.
     pub fn exists(&self) -> bool {
         self.path.is_file()
@@ -653,6 +677,18 @@ mod tests {
             .map(|l| l.unwrap().entry.unwrap().command)
             .collect();
         assert_eq!(rest, ["b.two"]);
+    }
+
+    #[test]
+    fn delete_removes_the_log_and_later_appends_start_a_new_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = LocalLog::new(tmp.path().join("telemetry.log"));
+        assert!(!log.delete().unwrap());
+        log.append(&event("a.one")).unwrap();
+        assert!(log.delete().unwrap());
+        assert!(!log.exists());
+        log.append(&event("b.two")).unwrap();
+        assert_eq!(log.stats().unwrap().events, 1);
     }
 
     #[test]

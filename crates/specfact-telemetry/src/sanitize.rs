@@ -204,7 +204,7 @@ impl<'a> Sanitizer<'a> {
         out
     }
 
-    /// Checks and normalizes a command identifier (lowercased, then checked as [`FieldKind::Command`](crate::FieldKind::Command)).
+    /// Checks and normalizes a command identifier (lowercased, then checked as [`FieldKind::Command`]).
     pub fn command(&self, command: &str) -> Result<String, DropReason> {
         self.string(&FieldKind::Command, command)
     }

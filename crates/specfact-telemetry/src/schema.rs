@@ -92,7 +92,7 @@ pub fn library_field_kind(key: &str) -> Option<FieldKind> {
 /// The set of metadata fields an event may carry, each with its kind.
 ///
 /// A schema holds metadata fields only: the keys every event has (see
-/// [`RESERVED_KEYS`](crate::event::RESERVED_KEYS)) are set by the library and can neither be
+/// [`RESERVED_KEYS`]) are set by the library and can neither be
 /// part of a schema nor be registered. The fields a schema starts with ([`Schema::specfact`])
 /// are built in and cannot be replaced; fields added with [`Schema::register`] can.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +142,7 @@ impl Schema {
     ///
     /// The name must be a lowercase identifier (`[a-z][a-z0-9_]*`) of at most
     /// [`MAX_FIELD_NAME_LEN`] characters, must not be a key the library sets
-    /// ([`RESERVED_KEYS`](crate::event::RESERVED_KEYS)) and must not be one of the fields the
+    /// ([`RESERVED_KEYS`]) and must not be one of the fields the
     /// schema was built with. Registering a name again replaces the earlier registration.
     pub fn register(&mut self, name: &str, kind: FieldKind) -> Result<&mut Self, SchemaError> {
         if !is_field_name(name) {

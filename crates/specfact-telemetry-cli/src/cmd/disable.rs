@@ -41,8 +41,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("{c}");
         }
     }
-    if args.purge {
-        for deleted in delete_data(ctx)? {
+    if let (true, Some(log)) = (args.purge, ctx.local_log()) {
+        for deleted in super::purge::delete_everything(ctx, &log)? {
             println!("deleted {}", deleted.display());
         }
     }
@@ -57,20 +57,4 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         println!("Telemetry is disabled.");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Deletes the local log. (Delivery state joins this list when delivery lands.)
-fn delete_data(ctx: &Context) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut deleted = Vec::new();
-    if let Some(log) = ctx
-        .settings
-        .local_path
-        .value
-        .as_ref()
-        .filter(|l| l.exists())
-    {
-        fs::remove_file(log).with_context(|| format!("cannot delete {}", log.display()))?;
-        deleted.push(log.clone());
-    }
-    Ok(deleted)
 }

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use specfact_telemetry::settings::{CONFIG_FILE, OPT_IN_FILE, Origin, Source};
-use specfact_telemetry::{EnvSnapshot, Settings};
+use specfact_telemetry::Settings;
+use specfact_telemetry::settings::{CONFIG_FILE, OPT_IN_FILE, Source, validate_endpoint};
 
 use super::config_file::{quote, read_optional, set_top_level, write_private};
 use crate::context::Context;
@@ -145,23 +145,10 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Checks an endpoint with the same rules the settings apply, so `enable` never
-/// writes one that would then be ignored.
+/// Checks an endpoint with the rules the settings apply, so `enable` never writes
+/// one that would then be ignored. The message never repeats the URL.
 fn check_endpoint(url: &str) -> anyhow::Result<()> {
-    const VAR: &str = "SPECFACT_TELEMETRY_ENDPOINT";
-    let probe = Settings::resolve(&EnvSnapshot::from_pairs([(VAR, url)]), None);
-    if probe.endpoint.value.is_some() {
-        return Ok(());
-    }
-    let why = probe
-        .diagnostics
-        .iter()
-        .find(|d| d.origin == Origin::Env(VAR))
-        .map_or_else(
-            || "it is not a valid http(s) URL".to_owned(),
-            |d| d.message.clone(),
-        );
-    bail!("--endpoint: {why}")
+    validate_endpoint(url.trim()).map_err(|e| anyhow::anyhow!("--endpoint {e}"))
 }
 
 #[cfg(test)]

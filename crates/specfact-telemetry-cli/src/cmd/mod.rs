@@ -5,7 +5,17 @@ mod delivery_info;
 pub mod disable;
 pub mod enable;
 pub mod init;
+pub mod report;
 pub mod status;
+pub mod view;
+
+pub mod completions;
+pub mod fields;
+pub mod output;
+pub mod purge;
+pub mod record;
+pub mod run;
+pub mod show;
 
 use std::process::ExitCode;
 
@@ -19,5 +29,12 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Enable(args) => enable::run(&args, ctx),
         Command::Disable(args) => disable::run(&args, ctx),
         Command::Init(args) => init::run(&args, ctx),
+        Command::Report(args) => report::run(&args, ctx),
+        Command::View(args) => view::run(&args, ctx),
+        Command::Show(args) => show::run(&args, ctx),
+        Command::Record(args) => record::run(&args, ctx),
+        Command::Run(args) => run::run(&args, ctx),
+        Command::Purge(args) => purge::run(&args, ctx),
+        Command::Completions(args) => completions::run(&args),
     }
 }

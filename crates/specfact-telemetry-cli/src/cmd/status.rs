@@ -10,6 +10,7 @@ use specfact_telemetry::log::{LocalLog, LogStats};
 use specfact_telemetry::settings::{Header, RegressionCategory, Setting, Source};
 use specfact_telemetry::{Diagnostic, Settings};
 
+use super::output;
 use crate::context::Context;
 
 /// Arguments of `status`.
@@ -316,13 +317,12 @@ fn log_text(
     let mut out = format!("  path      {}\n", log.path().display());
     match stats {
         Some(Ok(st)) if log.exists() => {
-            out.push_str(&format!("  size      {}\n", human_bytes(st.bytes)));
-            let mut events = format!("{} event{}", st.events, plural(st.events));
+            out.push_str(&format!("  size      {}\n", output::human_bytes(st.bytes)));
+            let mut events = output::plural(st.events, "event", "events");
             if st.malformed > 0 {
                 events.push_str(&format!(
-                    ", {} malformed line{} skipped",
-                    st.malformed,
-                    plural(st.malformed)
+                    ", {} skipped",
+                    output::plural(st.malformed, "malformed line", "malformed lines")
                 ));
             }
             if st.without_timestamp > 0 {
@@ -343,35 +343,9 @@ fn log_text(
     out
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// `1536` → `1.5 KiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_are_shown_in_binary_units() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 * 1024 * 1024), "5.0 MiB");
-    }
 
     #[test]
     fn whole_seconds_have_no_fraction() {

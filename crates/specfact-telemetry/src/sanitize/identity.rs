@@ -128,8 +128,18 @@ impl MachineIdentity {
         if self.is_empty() {
             return false;
         }
-        let lower = s.to_lowercase();
-        if self.fragments.iter().any(|f| lower.contains(f.as_str())) {
+        let contains_fragment = if s.is_ascii() {
+            // The common case, without allocating.
+            self.fragments.iter().any(|f| {
+                s.as_bytes()
+                    .windows(f.len())
+                    .any(|w| w.eq_ignore_ascii_case(f.as_bytes()))
+            })
+        } else {
+            let lower = s.to_lowercase();
+            self.fragments.iter().any(|f| lower.contains(f.as_str()))
+        };
+        if contains_fragment {
             return true;
         }
         s.split(is_separator)
@@ -138,6 +148,10 @@ impl MachineIdentity {
     }
 
     fn is_word(&self, piece: &str) -> bool {
+        if piece.is_ascii() {
+            // The common case, without allocating.
+            return self.words.iter().any(|w| w.eq_ignore_ascii_case(piece));
+        }
         let lower = piece.to_lowercase();
         self.words.contains(&lower)
     }
@@ -244,6 +258,14 @@ mod tests {
         assert!(!id.appears_in("adapter"));
         assert!(!id.appears_in("canada"));
         assert!(!id.appears_in("repro"));
+    }
+
+    #[test]
+    fn non_ascii_names_match_case_insensitively() {
+        let id = MachineIdentity::from_names(["Jérôme"]);
+        assert!(id.appears_in("JÉRÔME-build"));
+        assert!(id.appears_in("ci.jérôme"));
+        assert!(!id.appears_in("jerome"));
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
         endpoint_value,
         |value| endpoint_value(yaml_str(value)?),
         None,
-        "no endpoint, events stay in the local log",
+        || "no endpoint, events stay in the local log".to_owned(),
     );
     let headers = r.headers();
     let service_name = r.name_setting(SERVICE_NAME, "service_name", DEFAULT_SERVICE_NAME);
@@ -167,7 +167,7 @@ pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
         parse_batch_size,
         yaml_batch_size,
         DEFAULT_BATCH_SIZE,
-        &DEFAULT_BATCH_SIZE.to_string(),
+        || DEFAULT_BATCH_SIZE.to_string(),
     );
     let batch_timeout = r.seconds_setting(BATCH_TIMEOUT, "batch_timeout", DEFAULT_BATCH_TIMEOUT);
     let export_timeout =
@@ -313,7 +313,7 @@ impl<'a> Resolver<'a> {
         from_env: impl Fn(&str) -> Result<T, ValueError>,
         from_yaml: impl Fn(&Value) -> Result<T, ValueError>,
         default: T,
-        default_text: &str,
+        default_text: impl FnOnce() -> String,
     ) -> Setting<T> {
         let mut rejected = Vec::new();
         let mut chosen = None;
@@ -341,6 +341,9 @@ impl<'a> Resolver<'a> {
             }
         }
         let setting = chosen.unwrap_or_else(|| Setting::default_value(default));
+        if rejected.is_empty() {
+            return setting;
+        }
         let instead = instead(setting.source, default_text);
         for r in rejected {
             self.report(r.origin, format!("{} {}; {instead}", r.subject, r.problem));
@@ -360,7 +363,7 @@ impl<'a> Resolver<'a> {
             name_value,
             |value| name_value(yaml_str(value)?),
             default.to_owned(),
-            &format!("`{default}`"),
+            || format!("`{default}`"),
         )
     }
 
@@ -370,14 +373,9 @@ impl<'a> Resolver<'a> {
         key: &'static str,
         default: Duration,
     ) -> Setting<Duration> {
-        self.setting(
-            var,
-            key,
-            parse_seconds,
-            yaml_seconds,
-            default,
-            &format!("{} seconds", default.as_secs_f64()),
-        )
+        self.setting(var, key, parse_seconds, yaml_seconds, default, || {
+            format!("{} seconds", default.as_secs_f64())
+        })
     }
 
     fn flag_setting(&mut self, var: &'static str, key: &'static str) -> Setting<bool> {
@@ -387,15 +385,15 @@ impl<'a> Resolver<'a> {
             |raw| Ok(is_truthy(raw)),
             yaml_bool,
             false,
-            "false",
+            || "false".to_owned(),
         )
     }
 
     fn local_path(&mut self, config_dir: Option<&Path>) -> Setting<Option<PathBuf>> {
         let home = self.home;
         let default = config_dir.map(|dir| dir.join(LOG_FILE));
-        let default_text = match &default {
-            Some(path) => path.display().to_string(),
+        let default_text = || match config_dir {
+            Some(dir) => dir.join(LOG_FILE).display().to_string(),
             None => "no local log, as there is no home directory".to_owned(),
         };
         self.setting(
@@ -404,7 +402,7 @@ impl<'a> Resolver<'a> {
             |raw| expand_path(raw, home).map(Some),
             |value| expand_path(yaml_str(value)?, home).map(Some),
             default,
-            &default_text,
+            default_text,
         )
     }
 
@@ -515,12 +513,12 @@ impl<'a> Resolver<'a> {
     }
 }
 
-fn instead(source: Source, default_text: &str) -> String {
+fn instead(source: Source, default_text: impl FnOnce() -> String) -> String {
     match source {
         Source::Env(var) => format!("using the value of {var}"),
         Source::Config => format!("using the value from {CONFIG_FILE}"),
         Source::File => format!("using {OPT_IN_FILE}"),
-        Source::Default => format!("using the default ({default_text})"),
+        Source::Default => format!("using the default ({})", default_text()),
     }
 }
 

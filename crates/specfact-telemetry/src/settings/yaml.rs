@@ -240,13 +240,13 @@ fn key_position(text: &str, key: &str, value_line: u64) -> Option<(u64, u64)> {
 }
 
 fn unknown_key_message(key: &str) -> String {
-    // Keys are echoed only when they look like a setting name, so a stray token that
-    // ended up as a key is not repeated back.
+    // Keys are echoed only when they look like a setting name (letters and `_-.`, no
+    // digits), so a stray token that ended up as a key is not repeated back.
     let printable = !key.is_empty()
         && key.chars().count() <= 40
         && key
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-' || c == '.');
     if !printable {
         return "unknown key; ignored".to_owned();
     }
@@ -329,6 +329,8 @@ mod tests {
         let (_, diagnostics) = load_text(b"colour: blue\nheaders:\n  A: b\n");
         assert_eq!(diagnostics[0].message, "unknown key `colour`; ignored");
         let (_, diagnostics) = load_text(b"\"Bearer 0123456789abcdef\": x\n");
+        assert_eq!(diagnostics[0].message, "unknown key; ignored");
+        let (_, diagnostics) = load_text(b"sk_live_4eC39HqLyjWDarjtT1zdp7dc: x\n");
         assert_eq!(diagnostics[0].message, "unknown key; ignored");
     }
 

@@ -1,0 +1,135 @@
+//! The Markdown report, to paste into a pull request or an issue.
+
+use std::fmt::Write;
+
+use specfact_telemetry::Report;
+
+use super::format::{self, count, percent};
+
+/// Weeks listed (the most recent ones).
+const MARKDOWN_WEEKS: usize = 12;
+
+/// Escapes what would break a table cell or start markup.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the report as GitHub-flavoured Markdown.
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Telemetry report: {}\n", format::period(r));
+    let _ = writeln!(
+        s,
+        "{} events in {} sessions; {} succeeded.\n",
+        count(r.events),
+        count(r.sessions.count),
+        percent(r.success_rate)
+    );
+    s.push_str("| Headline | |\n| --- | --- |\n");
+    let _ = writeln!(
+        s,
+        "| Regressions prevented | **{}** |",
+        cell(&format::regressions_sentence(r))
+    );
+    if let Some(m) = &r.most_used {
+        let _ = writeln!(
+            s,
+            "| Most-used command | `{}` ({} of sessions) |",
+            m.command.replace('`', "'").replace('|', "\\|"),
+            percent(m.session_share)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "| Prevented per week | {} on average over {} weeks |",
+        format::average(r.weekly.average_violations),
+        count(r.weekly.weeks)
+    );
+    let _ = writeln!(
+        s,
+        "| Checks | {} run, {} failed ({}) |",
+        count(r.checks.total),
+        count(r.checks.failed),
+        percent(r.checks.failure_rate)
+    );
+    let _ = writeln!(
+        s,
+        "| Discovered | {} features, {} stories |",
+        count(r.discovery.features),
+        count(r.discovery.stories)
+    );
+
+    if !r.commands.is_empty() {
+        s.push_str("\n### Commands\n\n| Command | Runs | Sessions | Share of sessions | Success | Median | p95 | Violations |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for c in &r.commands {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&c.command),
+                count(c.runs),
+                count(c.sessions),
+                percent(c.session_share),
+                percent(c.success_rate),
+                format::duration(c.duration_ms.median),
+                format::duration(c.duration_ms.p95),
+                count(c.violations)
+            );
+        }
+    }
+    if !r.weeks.is_empty() {
+        let shown = r.weeks.len().min(MARKDOWN_WEEKS);
+        let _ = writeln!(
+            s,
+            "\n### Regressions prevented per week{}\n",
+            if shown < r.weeks.len() {
+                format!(" (the last {shown} of {})", r.weeks.len())
+            } else {
+                String::new()
+            }
+        );
+        s.push_str("| Week | From | Events | Prevented | Contract violations | Plan drift |\n| --- | --- | ---: | ---: | ---: | ---: |\n");
+        for w in &r.weeks[r.weeks.len() - shown..] {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                w.week,
+                w.start,
+                count(w.events),
+                count(w.violations),
+                count(w.contract_violations),
+                count(w.plan_drift)
+            );
+        }
+    }
+    let notes = format::notes(r);
+    if !notes.is_empty() {
+        s.push('\n');
+        for n in notes {
+            let _ = writeln!(s, "> {}", cell(&n));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(cell("import.from_code"), "import.from\\_code");
+        assert_eq!(cell("x\ny"), "x y");
+    }
+}

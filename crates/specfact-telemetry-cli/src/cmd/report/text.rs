@@ -1,0 +1,147 @@
+//! The terminal report.
+
+use std::fmt::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+use specfact_telemetry::Report;
+
+use super::format::{self, count, percent};
+
+/// Weeks listed in the terminal report (the most recent ones).
+const TEXT_WEEKS: usize = 12;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    for i in 1..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// Renders the report for a terminal.
+pub fn render(r: &Report, log: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Telemetry report: {}", format::period(r));
+    let _ = writeln!(
+        s,
+        "{} events in {} sessions, {} succeeded · log: {log}",
+        count(r.events),
+        count(r.sessions.count),
+        percent(r.success_rate)
+    );
+    if r.events == 0 {
+        s.push_str("\nNo events to report yet.\n");
+        for n in format::notes(r) {
+            let _ = writeln!(s, "Note: {n}");
+        }
+        return s;
+    }
+
+    s.push_str("\nHeadlines\n");
+    let _ = writeln!(
+        s,
+        "  Regressions prevented: {}",
+        format::regressions_sentence(r)
+    );
+    if let Some(m) = &r.most_used {
+        let _ = writeln!(
+            s,
+            "  Most-used command: {} ({} of sessions)",
+            m.command,
+            percent(m.session_share)
+        );
+    }
+    if r.weekly.weeks > 0 {
+        let _ = writeln!(
+            s,
+            "  Prevented per week: {} on average over {} weeks",
+            format::average(r.weekly.average_violations),
+            count(r.weekly.weeks)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  Checks: {} run, {} failed ({})",
+        count(r.checks.total),
+        count(r.checks.failed),
+        percent(r.checks.failure_rate)
+    );
+    let _ = writeln!(
+        s,
+        "  Discovered: {} features and {} stories in {} imports",
+        count(r.discovery.features),
+        count(r.discovery.stories),
+        count(r.discovery.runs)
+    );
+
+    s.push_str("\nCommands\n");
+    let mut t = table(&[
+        "Command",
+        "Runs",
+        "Sessions",
+        "Share",
+        "Success",
+        "Median",
+        "p95",
+        "Violations",
+    ]);
+    for c in &r.commands {
+        t.add_row(vec![
+            c.command.clone(),
+            count(c.runs),
+            count(c.sessions),
+            percent(c.session_share),
+            percent(c.success_rate),
+            format::duration(c.duration_ms.median),
+            format::duration(c.duration_ms.p95),
+            count(c.violations),
+        ]);
+    }
+    let _ = writeln!(s, "{t}");
+
+    if !r.weeks.is_empty() {
+        let shown = r.weeks.len().min(TEXT_WEEKS);
+        let _ = writeln!(
+            s,
+            "\nWeeks{}",
+            if shown < r.weeks.len() {
+                format!(" (the last {shown} of {})", r.weeks.len())
+            } else {
+                String::new()
+            }
+        );
+        let mut t = table(&[
+            "Week",
+            "From",
+            "Events",
+            "Prevented",
+            "Contract",
+            "Plan drift",
+        ]);
+        for w in &r.weeks[r.weeks.len() - shown..] {
+            t.add_row(vec![
+                w.week.to_string(),
+                w.start.to_string(),
+                count(w.events),
+                count(w.violations),
+                count(w.contract_violations),
+                count(w.plan_drift),
+            ]);
+        }
+        let _ = writeln!(s, "{t}");
+    }
+    let notes = format::notes(r);
+    if !notes.is_empty() {
+        s.push_str("\nNotes\n");
+        for n in notes {
+            let _ = writeln!(s, "  {n}");
+        }
+    }
+    s
+}

@@ -1,0 +1,72 @@
+//! The memory a report needs does not grow with the log.
+//!
+//! This file is its own test binary with one test, so the allocator it counts with sees
+//! no other test's allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use specfact_telemetry::LocalLog;
+use specfact_telemetry::report::{ReportOptions, build};
+use specfact_telemetry::sample::{SampleOptions, write_log};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn peak_heap_of_report(events: u64) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("telemetry.log");
+    let opts = SampleOptions {
+        events,
+        // The same span for both sizes: the number of weeks is not what is measured.
+        span: Duration::from_secs(26 * 7 * 86_400),
+        ..SampleOptions::default()
+    };
+    write_log(&path, &opts).unwrap();
+    let log = LocalLog::new(&path);
+    let opts = ReportOptions {
+        threads: 2,
+        recent_events: 20,
+        ..ReportOptions::default()
+    };
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let report = build(&log, &opts).unwrap();
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    assert_eq!(report.events, events);
+    peak
+}
+
+#[test]
+fn peak_heap_is_the_same_for_a_log_five_times_larger() {
+    // At 50,000 events every command of the sample has more than 1,024 sessions and 256
+    // runs, so its counters have reached their final, fixed size.
+    let small = peak_heap_of_report(50_000);
+    let large = peak_heap_of_report(250_000);
+    assert!(small < 4 << 20, "50k events: {small} bytes");
+    assert!(
+        large <= small + small / 20,
+        "50k events: {small} bytes, 250k events: {large} bytes"
+    );
+}
