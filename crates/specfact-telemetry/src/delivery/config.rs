@@ -69,8 +69,8 @@ impl Default for RetryPolicy {
 
 /// Everything an upload needs, resolved from [`Settings`].
 ///
-/// `Debug` never shows header values.
-#[derive(Debug, Clone)]
+/// `Debug` never shows header values or the endpoint's user-info and query.
+#[derive(Clone)]
 pub struct DeliveryConfig {
     /// The OTLP/HTTP traces URL, exactly as configured (may hold credentials: see
     /// [`DeliveryConfig::endpoint_display`]).
@@ -103,6 +103,25 @@ pub struct DeliveryConfig {
     pub compression: Compression,
     /// Retry behaviour.
     pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for DeliveryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryConfig")
+            .field("endpoint", &self.endpoint_display())
+            .field("headers", &self.headers)
+            .field("batch_size", &self.batch_size)
+            .field("batch_timeout", &self.batch_timeout)
+            .field("export_timeout", &self.export_timeout)
+            .field("debug", &self.debug)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("log_path", &self.log_path)
+            .field("state_dir", &self.state_dir)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeliveryConfig {
@@ -320,6 +339,41 @@ mod tests {
         for h in ["example.com", "10.0.0.1", "localhost.example.com", "::2"] {
             assert!(!is_loopback_host(h), "{h}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let cfg = DeliveryConfig {
+            endpoint: "https://user:pw@h.example/v1/traces?key=k3y".into(),
+            headers: vec![Header {
+                name: "Authorization".into(),
+                value: crate::settings::Secret::new("Bearer t0ken"),
+                source: crate::settings::Source::Config,
+            }],
+            service_name: "s".into(),
+            service_namespace: "n".into(),
+            deployment_environment: "e".into(),
+            batch_size: 1,
+            batch_timeout: Duration::from_secs(1),
+            export_timeout: Duration::from_secs(1),
+            debug: false,
+            allow_insecure_http: false,
+            log_path: "/l".into(),
+            state_dir: "/s".into(),
+            protocol: Protocol::Protobuf,
+            compression: Compression::Gzip,
+            retry: RetryPolicy::default(),
+        };
+        let shown = format!("{cfg:?}");
+        for secret in ["pw", "k3y", "t0ken"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("Bearer ****"));
+        assert_eq!(
+            cfg.scrub("sent Bearer t0ken to https://user:pw@h.example/v1/traces?key=k3y"),
+            "sent Bearer **** to https://****@h.example/v1/traces?****"
+        );
+        assert!(cfg.refusal().is_none());
     }
 
     #[test]
