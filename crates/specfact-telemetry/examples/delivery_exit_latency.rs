@@ -127,7 +127,6 @@ fn main() {
     let mut rows = Vec::new();
     let states: Vec<(&str, Option<Mode>)> = vec![
         ("healthy", Some(Mode::Healthy)),
-        ("healthy, no decoding", Some(Mode::CountOnly)),
         ("port closed", None),
         ("accepts, never answers", Some(Mode::BlackHole)),
         (
