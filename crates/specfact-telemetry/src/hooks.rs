@@ -10,5 +10,7 @@ use crate::settings::Settings;
 /// other than local files.
 pub(crate) fn after_append(settings: &Settings, log: &LocalLog, appended: &Appended) {
     // Without an endpoint the local log is the whole story.
-    let _ = (settings, log, appended);
+    if settings.endpoint.value.is_some() {
+        crate::delivery::after_append(settings, log, appended);
+    }
 }

@@ -58,10 +58,13 @@
 
 #![warn(missing_docs)]
 
+pub mod delivery;
 pub mod env;
 pub mod event;
 mod hooks;
 pub mod log;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod report;
 pub mod sample;
 pub mod sanitize;
@@ -70,6 +73,7 @@ pub mod settings;
 mod tracker;
 mod value;
 
+pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Selection};
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;

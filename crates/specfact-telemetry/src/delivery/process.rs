@@ -1,0 +1,334 @@
+//! Process mode: the host re-executes itself as a detached uploader.
+//!
+//! The host takes the uploader lock without waiting (if it is held, the running
+//! uploader will see the new line when it re-checks) and starts its own executable
+//! with [`UPLOADER_ARG`] and the job in [`UPLOADER_JOB_VAR`]. The child inherits the
+//! locked file, so the lock never lapses between the decision and the upload. It runs
+//! in its own session (no terminal; the shell does not wait for it and Ctrl-C to the
+//! host does not reach it), with its standard streams on `/dev/null` (stderr is kept
+//! in debug mode). The job holds the header values: like the host's own environment,
+//! a process environment is readable only by the same user.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{Compression, DeliveryConfig, Protocol, RetryPolicy};
+use super::lock::FileLock;
+use super::{UPLOADER_ARG, UPLOADER_JOB_VAR, debug, uploader};
+use crate::settings::{Header, Secret, Source};
+
+/// What the child needs: the delivery configuration, flattened.
+#[derive(Debug, Serialize, Deserialize)]
+struct Job {
+    endpoint: String,
+    headers: Vec<(String, String)>,
+    service_name: String,
+    service_namespace: String,
+    deployment_environment: String,
+    batch_size: usize,
+    batch_timeout_ms: u64,
+    export_timeout_ms: u64,
+    debug: bool,
+    allow_insecure_http: bool,
+    log_path: PathBuf,
+    state_dir: PathBuf,
+    json: bool,
+    gzip: bool,
+    retry_initial_ms: u64,
+    retry_max_ms: u64,
+    retry_elapsed_ms: u64,
+    enrol_at: u64,
+    lock_fd: Option<i32>,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Job {
+    fn new(cfg: &DeliveryConfig, enrol_at: u64, lock_fd: Option<i32>) -> Job {
+        Job {
+            endpoint: cfg.endpoint.clone(),
+            headers: cfg
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.expose().to_owned()))
+                .collect(),
+            service_name: cfg.service_name.clone(),
+            service_namespace: cfg.service_namespace.clone(),
+            deployment_environment: cfg.deployment_environment.clone(),
+            batch_size: cfg.batch_size,
+            batch_timeout_ms: ms(cfg.batch_timeout),
+            export_timeout_ms: ms(cfg.export_timeout),
+            debug: cfg.debug,
+            allow_insecure_http: cfg.allow_insecure_http,
+            log_path: cfg.log_path.clone(),
+            state_dir: cfg.state_dir.clone(),
+            json: cfg.protocol == Protocol::Json,
+            gzip: cfg.compression == Compression::Gzip,
+            retry_initial_ms: ms(cfg.retry.initial_backoff),
+            retry_max_ms: ms(cfg.retry.max_backoff),
+            retry_elapsed_ms: ms(cfg.retry.max_elapsed),
+            enrol_at,
+            lock_fd,
+        }
+    }
+
+    fn into_config(self) -> (DeliveryConfig, u64, Option<i32>) {
+        let cfg = DeliveryConfig {
+            endpoint: self.endpoint,
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(name, value)| Header {
+                    name,
+                    value: Secret::new(value),
+                    source: Source::Config,
+                })
+                .collect(),
+            service_name: self.service_name,
+            service_namespace: self.service_namespace,
+            deployment_environment: self.deployment_environment,
+            batch_size: self.batch_size.max(1),
+            batch_timeout: Duration::from_millis(self.batch_timeout_ms),
+            export_timeout: Duration::from_millis(self.export_timeout_ms),
+            debug: self.debug,
+            allow_insecure_http: self.allow_insecure_http,
+            log_path: self.log_path,
+            state_dir: self.state_dir,
+            protocol: if self.json {
+                Protocol::Json
+            } else {
+                Protocol::Protobuf
+            },
+            compression: if self.gzip {
+                Compression::Gzip
+            } else {
+                Compression::None
+            },
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_millis(self.retry_initial_ms),
+                max_backoff: Duration::from_millis(self.retry_max_ms),
+                max_elapsed: Duration::from_millis(self.retry_elapsed_ms),
+            },
+        };
+        (cfg, self.enrol_at, self.lock_fd)
+    }
+}
+
+/// Starts a detached uploader unless one is already working on this log.
+pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
+    reap();
+    let Some(lock) = FileLock::try_acquire(&cfg.files().uploader_lock)? else {
+        debug(
+            cfg,
+            "an uploader is already running; it will pick this event up",
+        );
+        return Ok(());
+    };
+    let exe = std::env::current_exe()?;
+    let args: Vec<&str> = match super::options().uploader_args {
+        Some(args) => args.to_vec(),
+        None => vec![UPLOADER_ARG],
+    };
+    let pid = spawn_detached(&exe, &args, cfg, enrol_at, &lock)?;
+    debug(cfg, &format!("started uploader process {pid}"));
+    // Our copy of the lock closes here; the child's copy keeps it held.
+    drop(lock);
+    Ok(())
+}
+
+/// Children not yet reaped (a long-running host in process mode).
+#[cfg(unix)]
+static PIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+#[cfg(unix)]
+fn reap() {
+    if let Ok(mut pids) = PIDS.lock() {
+        pids.retain(|&pid| {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child with WNOHANG only reads its status.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+        });
+    }
+}
+
+/// Forks and execs the uploader without waiting for the exec: the host only pays
+/// for the fork. The child gets its own session, standard streams on `/dev/null`
+/// (stderr kept in debug mode) and the locked file across the exec. Everything it
+/// needs is allocated before the fork; after it, the child makes only
+/// async-signal-safe calls.
+#[cfg(unix)]
+fn spawn_detached(
+    exe: &std::path::Path,
+    args: &[&str],
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    lock: &FileLock,
+) -> std::io::Result<u32> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+
+    let lock_fd = lock.file().as_raw_fd();
+    let cstr = |b: &[u8]| CString::new(b).map_err(std::io::Error::other);
+    let job = serde_json::to_string(&Job::new(cfg, enrol_at, Some(lock_fd)))
+        .map_err(std::io::Error::other)?;
+    let path = cstr(exe.as_os_str().as_bytes())?;
+    let mut argv_owned = vec![path.clone()];
+    for a in args {
+        argv_owned.push(cstr(a.as_bytes())?);
+    }
+    let mut env_owned = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k != UPLOADER_JOB_VAR {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            if let Ok(c) = CString::new(kv) {
+                env_owned.push(c);
+            }
+        }
+    }
+    env_owned.push(cstr(format!("{UPLOADER_JOB_VAR}={job}").as_bytes())?);
+    let argv: Vec<*const libc::c_char> = argv_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = env_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let devnull = cstr(b"/dev/null")?;
+    let keep_stderr = cfg.debug;
+
+    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask,
+    // setsid, open, dup2, close, fcntl, execve, _exit) on memory prepared above, and
+    // never returns into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            libc::setsid();
+            let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+            if fd >= 0 {
+                libc::dup2(fd, 0);
+                libc::dup2(fd, 1);
+                if !keep_stderr {
+                    libc::dup2(fd, 2);
+                }
+                if fd > 2 {
+                    libc::close(fd);
+                }
+            }
+            let flags = libc::fcntl(lock_fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            }
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if let Ok(mut pids) = PIDS.lock() {
+        pids.push(pid);
+    }
+    Ok(pid as u32)
+}
+
+#[cfg(not(unix))]
+fn reap() {}
+
+#[cfg(not(unix))]
+fn spawn_detached(
+    exe: &std::path::Path,
+    args: &[&str],
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    _lock: &FileLock,
+) -> std::io::Result<u32> {
+    use std::process::{Command, Stdio};
+    let job =
+        serde_json::to_string(&Job::new(cfg, enrol_at, None)).map_err(std::io::Error::other)?;
+    let child = Command::new(exe)
+        .args(args)
+        .env(UPLOADER_JOB_VAR, job)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(if cfg.debug {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()?;
+    Ok(child.id())
+}
+
+/// The lock inherited from the host, if `fd` really is the uploader lock file.
+#[cfg(unix)]
+fn inherited_lock(fd: Option<i32>, cfg: &DeliveryConfig) -> Option<FileLock> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::io::FromRawFd;
+    let fd = fd?;
+    let want = std::fs::metadata(cfg.files().uploader_lock).ok()?;
+    // SAFETY: fstat only reads metadata of the descriptor number.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    if st.st_ino as u64 != want.ino() || st.st_dev as u64 != want.dev() {
+        return None;
+    }
+    // SAFETY: the descriptor was inherited for this purpose, refers to the lock file
+    // (checked above), and nothing else in this process owns it.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    Some(FileLock::adopt(file))
+}
+
+#[cfg(not(unix))]
+fn inherited_lock(_fd: Option<i32>, _cfg: &DeliveryConfig) -> Option<FileLock> {
+    None
+}
+
+/// The uploader process: runs the job from the environment. Returns the exit code.
+pub(crate) fn run_child() -> i32 {
+    let Some(raw) = std::env::var_os(UPLOADER_JOB_VAR) else {
+        return 2;
+    };
+    let Some(job) = raw
+        .to_str()
+        .and_then(|s| serde_json::from_str::<Job>(s).ok())
+    else {
+        return 2;
+    };
+    let (cfg, enrol_at, fd) = job.into_config();
+    // Background work: never compete with the host (or the user) for the CPU.
+    #[cfg(unix)]
+    // SAFETY: setpriority only changes this process's niceness.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+    let lock = match inherited_lock(fd, &cfg) {
+        Some(l) => l,
+        None => match FileLock::try_acquire(&cfg.files().uploader_lock) {
+            Ok(Some(l)) => l,
+            _ => return 0,
+        },
+    };
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        uploader::run_locked(&cfg, lock, Some(enrol_at))
+    }));
+    match report {
+        Ok(r) if r.stopped.is_none() => 0,
+        Ok(_) => 1,
+        Err(_) => 3,
+    }
+}

@@ -1,0 +1,64 @@
+//! Thread mode: a long-running host that cannot re-execute itself.
+
+#![cfg(feature = "otlp")]
+
+mod delivery_support;
+
+use std::time::Duration;
+
+use delivery_support::{Collector, Mode};
+use specfact_telemetry::delivery::{self, DeliveryMode, DeliveryOptions};
+use specfact_telemetry::{EnvSnapshot, Settings, Telemetry, metadata};
+
+fn settings(endpoint: &str, home: &std::path::Path) -> Settings {
+    delivery::configure(DeliveryOptions {
+        mode: DeliveryMode::Thread,
+        ..DeliveryOptions::default()
+    });
+    let env = EnvSnapshot::from_pairs([
+        ("SPECFACT_TELEMETRY_OPT_IN", "true"),
+        ("SPECFACT_TELEMETRY_ENDPOINT", endpoint),
+    ]);
+    Settings::resolve(&env, Some(home))
+}
+
+fn record(t: &Telemetry, n: usize) {
+    for _ in 0..n {
+        t.track_command("plan.init", metadata!()).success();
+    }
+}
+
+#[test]
+fn a_full_batch_is_sent_without_waiting_for_the_batch_timeout() {
+    let c = Collector::start(Mode::Healthy);
+    let home = tempfile::tempdir().unwrap();
+    let mut s = settings(&c.endpoint(), home.path());
+    s.batch_size.value = 3;
+    s.batch_timeout.value = Duration::from_secs(3600);
+    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    record(&t, 2);
+    // Two of three: nothing is due yet.
+    assert!(!c.wait_for_requests(1, Duration::from_millis(300)));
+    record(&t, 1);
+    assert!(c.wait_for_spans(3, Duration::from_secs(10)));
+    assert!(delivery::flush(Duration::from_secs(10)));
+    assert_eq!(delivery::state(&s).pending, 0);
+}
+
+#[test]
+fn a_partial_batch_goes_after_the_batch_timeout_and_flush_sends_the_rest() {
+    let c = Collector::start(Mode::Healthy);
+    let home = tempfile::tempdir().unwrap();
+    let mut s = settings(&c.endpoint(), home.path());
+    s.batch_timeout.value = Duration::from_millis(200);
+    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    record(&t, 2);
+    assert!(c.wait_for_spans(2, Duration::from_secs(10)));
+
+    s.batch_timeout.value = Duration::from_secs(3600);
+    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    record(&t, 1);
+    assert!(delivery::flush(Duration::from_secs(10)));
+    assert_eq!(c.span_count(), 3);
+    assert_eq!(delivery::state(&s).pending, 0);
+}
