@@ -17,7 +17,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";pro
 bin="$target_dir/debug/specfact-telemetry"
 generate="$target_dir/debug/examples/generate_log"
 
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 work=$(mktemp -d)
 server_pid=""

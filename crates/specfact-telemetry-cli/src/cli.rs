@@ -68,6 +68,16 @@ pub enum Command {
       (analyze.sh may write {\"violations_detected\": 2} to \"$SPECFACT_TELEMETRY_METRICS_FILE\")")]
     Run(crate::cmd::run::Args),
 
+    /// Send events to the collector now, with a summary; --dry-run shows the payload.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry export\n  specfact-telemetry export --all\n  specfact-telemetry export --since 7d --dry-run | jq .resourceSpans[0].scopeSpans[0].spans[0].name"
+    )]
+    Export(crate::cmd::export::Args),
+    /// Check the configuration, permissions, endpoint and collector; exits 1 when something needs fixing.
+    #[command(
+        after_help = "Examples:\n  specfact-telemetry doctor\n  specfact-telemetry doctor --no-send --json"
+    )]
+    Doctor(crate::cmd::doctor::Args),
     /// Delete the local log and delivery state, or only old events.
     #[command(after_help = "Examples:
   specfact-telemetry purge

@@ -23,8 +23,8 @@ pub struct Args {
 }
 
 /// What telemetry records, in one sentence per line, for `enable`'s confirmation.
-pub const WHAT_IS_RECORDED: &str = "\
-  Recorded:  per command: its name, mode, counts (files analyzed, features, stories,
+pub const WHAT_IS_RECORDED: &str =
+    "  Recorded:  per command: its name, mode, counts (files analyzed, features, stories,
              checks, violations), duration, success and the error type.
   Never:     paths, repository or file names, file contents, user or host names,
              error messages.";

@@ -2,20 +2,22 @@
 
 mod config_file;
 mod delivery_info;
-pub mod disable;
-pub mod enable;
-pub mod init;
-pub mod report;
-pub mod status;
-pub mod view;
 
 pub mod completions;
+pub mod disable;
+pub mod doctor;
+pub mod enable;
+pub mod export;
 pub mod fields;
+pub mod init;
 pub mod output;
 pub mod purge;
 pub mod record;
+pub mod report;
 pub mod run;
 pub mod show;
+pub mod status;
+pub mod view;
 
 use std::process::ExitCode;
 
@@ -34,7 +36,9 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::run(&args, ctx),
         Command::Record(args) => record::run(&args, ctx),
         Command::Run(args) => run::run(&args, ctx),
+        Command::Export(args) => export::run(&args, ctx),
         Command::Purge(args) => purge::run(&args, ctx),
+        Command::Doctor(args) => doctor::run(&args, ctx),
         Command::Completions(args) => completions::run(&args),
     }
 }

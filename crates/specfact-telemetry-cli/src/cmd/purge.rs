@@ -30,8 +30,9 @@ pub struct Args {
 /// Files and directories that delivery keeps beside the log (cursors, pending batches).
 /// They describe the log's content, so a purge of the whole log deletes them too.
 pub fn delivery_state_paths(ctx: &Context) -> Vec<PathBuf> {
-    let _ = ctx;
-    Vec::new()
+    specfact_telemetry::delivery::state_dir(&ctx.settings)
+        .into_iter()
+        .collect()
 }
 
 /// Deletes the log and the delivery state, and `~/.specfact` itself if that leaves it

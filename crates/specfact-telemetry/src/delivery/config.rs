@@ -155,6 +155,13 @@ impl DeliveryConfig {
         redact_endpoint(&self.endpoint)
     }
 
+    /// Whether events would travel unencrypted (plain `http`) to a host that is not
+    /// this machine.
+    pub fn plain_http_to_remote(&self) -> bool {
+        ParsedEndpoint::parse(&self.endpoint)
+            .is_ok_and(|p| p.scheme == "http" && !is_loopback_host(&p.host))
+    }
+
     /// Why this configuration must not send anything, if it must not.
     pub fn refusal(&self) -> Option<String> {
         let parsed = match ParsedEndpoint::parse(&self.endpoint) {

@@ -300,6 +300,13 @@ pub struct DeliveryState {
     pub state_file: Option<PathBuf>,
 }
 
+/// The directory holding delivery state (cursors and locks) for `settings`' log,
+/// whether or not an endpoint is configured now; `None` without a log path.
+pub fn state_dir(settings: &Settings) -> Option<PathBuf> {
+    let log = settings.local_path.value.as_deref()?;
+    Some(config::state_dir_for(settings.config_dir.as_deref(), log))
+}
+
 /// The delivery state for `settings`' endpoint and log. Reads files only.
 pub fn state(settings: &Settings) -> DeliveryState {
     let Some(cfg) = config_for(settings) else {
