@@ -299,20 +299,8 @@ fn doctor_snapshot() {
     let home = configured("http://127.0.0.1:4318/v1/traces");
     let (code, out, _) = cli(&home, &["doctor", "--no-send"]);
     assert_eq!(code, 0, "{out}");
-    let home_pattern = regex_escape(&home.path().display().to_string());
+    let home_pattern = common::home_pattern(&home);
     insta::with_settings!({filters => vec![(home_pattern.as_str(), "[HOME]")]}, {
         insta::assert_snapshot!(out);
     });
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
 }

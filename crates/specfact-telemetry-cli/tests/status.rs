@@ -249,20 +249,8 @@ fn human_status_snapshot() {
         .arg("status");
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
-    let home_pattern = regex_escape(&home.path().display().to_string());
+    let home_pattern = common::home_pattern(&home);
     insta::with_settings!({filters => vec![(home_pattern.as_str(), "[HOME]")]}, {
         insta::assert_snapshot!(out);
     });
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
 }

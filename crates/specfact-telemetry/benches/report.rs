@@ -3,9 +3,7 @@
 //!
 //! `cargo bench -p specfact-telemetry --bench report`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -13,29 +11,8 @@ use specfact_telemetry::LocalLog;
 use specfact_telemetry::report::{ReportOptions, build};
 use specfact_telemetry::sample::{SampleOptions, write_log};
 
-/// Counts live heap bytes and their high-water mark.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "../tests/counting_alloc/mod.rs"]
+mod counting_alloc;
 
 fn sample_log(dir: &std::path::Path, events: u64) -> LocalLog {
     let path = dir.join(format!("telemetry-{events}.log"));
@@ -50,11 +27,10 @@ fn sample_log(dir: &std::path::Path, events: u64) -> LocalLog {
 
 /// Peak heap (bytes) that one report adds above what was live before it.
 fn peak_heap(log: &LocalLog, opts: &ReportOptions) -> usize {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = counting_alloc::start();
     let report = build(log, opts).expect("report");
     black_box(&report);
-    PEAK.load(Ordering::Relaxed) - before
+    counting_alloc::peak_since(before)
 }
 
 fn bench(c: &mut Criterion) {

@@ -19,6 +19,9 @@
 //! use specfact_telemetry::{Telemetry, metadata};
 //!
 //! fn main() -> std::process::ExitCode {
+//!     // First thing: when this process was started as the detached uploader, it
+//!     // delivers pending events and exits here.
+//!     specfact_telemetry::delivery::run_uploader_if_requested();
 //!     let telemetry = Telemetry::from_env(env!("CARGO_PKG_VERSION"));
 //!
 //!     let mut guard = telemetry.track_command("repro.run", metadata! { "mode" => "repro" });

@@ -3,36 +3,13 @@
 //! This file is its own test binary with one test, so the allocator it counts with sees
 //! no other test's allocations.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use specfact_telemetry::LocalLog;
 use specfact_telemetry::report::{ReportOptions, build};
 use specfact_telemetry::sample::{SampleOptions, write_log};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+mod counting_alloc;
 
 fn peak_heap_of_report(events: u64, threads: usize) -> usize {
     let dir = tempfile::tempdir().unwrap();
@@ -50,10 +27,9 @@ fn peak_heap_of_report(events: u64, threads: usize) -> usize {
         recent_events: 20,
         ..ReportOptions::default()
     };
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = counting_alloc::start();
     let report = build(&log, &opts).unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let peak = counting_alloc::peak_since(before);
     assert_eq!(report.events, events);
     peak
 }

@@ -85,3 +85,19 @@ pub fn status_json(mut c: Command) -> serde_json::Value {
     assert_eq!(code, 0, "status failed: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
+
+/// An insta filter pattern matching this home directory's path, so snapshots show `[HOME]`.
+pub fn home_pattern(home: &Home) -> String {
+    home.path()
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}

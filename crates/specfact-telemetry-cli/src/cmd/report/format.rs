@@ -121,6 +121,47 @@ pub fn notes(r: &Report) -> Vec<String> {
     n
 }
 
+/// The headline facts, as (label, plain-text value), in the order every format shows
+/// them. The regressions sentence comes first: it is what the report exists for.
+pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("Regressions prevented", regressions_sentence(r))];
+    if let Some(m) = &r.most_used {
+        rows.push((
+            "Most-used command",
+            format!("{} ({} of sessions)", m.command, percent(m.session_share)),
+        ));
+    }
+    if r.weekly.weeks > 0 {
+        rows.push((
+            "Prevented per week",
+            format!(
+                "{} on average over {} weeks",
+                average(r.weekly.average_violations),
+                count(r.weekly.weeks)
+            ),
+        ));
+    }
+    rows.push((
+        "Checks",
+        format!(
+            "{} run, {} failed ({})",
+            count(r.checks.total),
+            count(r.checks.failed),
+            percent(r.checks.failure_rate)
+        ),
+    ));
+    rows.push((
+        "Discovered",
+        format!(
+            "{} features and {} stories in {} imports",
+            count(r.discovery.features),
+            count(r.discovery.stories),
+            count(r.discovery.runs)
+        ),
+    ));
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

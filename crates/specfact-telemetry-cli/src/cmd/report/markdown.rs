@@ -37,38 +37,15 @@ pub fn render(r: &Report) -> String {
         percent(r.success_rate)
     );
     s.push_str("| Headline | |\n| --- | --- |\n");
-    let _ = writeln!(
-        s,
-        "| Regressions prevented | **{}** |",
-        cell(&format::regressions_sentence(r))
-    );
-    if let Some(m) = &r.most_used {
-        let _ = writeln!(
-            s,
-            "| Most-used command | `{}` ({} of sessions) |",
-            m.command.replace('`', "'").replace('|', "\\|"),
-            percent(m.session_share)
-        );
+    for (i, (label, value)) in format::headlines(r).into_iter().enumerate() {
+        // The first headline is the one the report exists for.
+        let value = if i == 0 {
+            format!("**{}**", cell(&value))
+        } else {
+            cell(&value)
+        };
+        let _ = writeln!(s, "| {label} | {value} |");
     }
-    let _ = writeln!(
-        s,
-        "| Prevented per week | {} on average over {} weeks |",
-        format::average(r.weekly.average_violations),
-        count(r.weekly.weeks)
-    );
-    let _ = writeln!(
-        s,
-        "| Checks | {} run, {} failed ({}) |",
-        count(r.checks.total),
-        count(r.checks.failed),
-        percent(r.checks.failure_rate)
-    );
-    let _ = writeln!(
-        s,
-        "| Discovered | {} features, {} stories |",
-        count(r.discovery.features),
-        count(r.discovery.stories)
-    );
 
     if !r.commands.is_empty() {
         s.push_str("\n### Commands\n\n| Command | Runs | Sessions | Share of sessions | Success | Median | p95 | Violations |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");

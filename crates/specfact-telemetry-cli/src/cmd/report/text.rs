@@ -44,41 +44,9 @@ pub fn render(r: &Report, log: &str) -> String {
     }
 
     s.push_str("\nHeadlines\n");
-    let _ = writeln!(
-        s,
-        "  Regressions prevented: {}",
-        format::regressions_sentence(r)
-    );
-    if let Some(m) = &r.most_used {
-        let _ = writeln!(
-            s,
-            "  Most-used command: {} ({} of sessions)",
-            m.command,
-            percent(m.session_share)
-        );
+    for (label, value) in format::headlines(r) {
+        let _ = writeln!(s, "  {label}: {value}");
     }
-    if r.weekly.weeks > 0 {
-        let _ = writeln!(
-            s,
-            "  Prevented per week: {} on average over {} weeks",
-            format::average(r.weekly.average_violations),
-            count(r.weekly.weeks)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "  Checks: {} run, {} failed ({})",
-        count(r.checks.total),
-        count(r.checks.failed),
-        percent(r.checks.failure_rate)
-    );
-    let _ = writeln!(
-        s,
-        "  Discovered: {} features and {} stories in {} imports",
-        count(r.discovery.features),
-        count(r.discovery.stories),
-        count(r.discovery.runs)
-    );
 
     s.push_str("\nCommands\n");
     let mut t = table(&[
