@@ -15,6 +15,8 @@ fn subcommands(home: &Home) -> Vec<String> {
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A description wrapped onto a second line is indented further: not a name.
+        .filter(|l| !l[2..].starts_with(' '))
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .filter(|name| name != "help")
         .collect()
@@ -24,7 +26,21 @@ fn subcommands(home: &Home) -> Vec<String> {
 fn every_subcommand_has_help_with_an_example() {
     let home = Home::new();
     let names = subcommands(&home);
-    for expected in ["show", "record", "run", "purge", "completions"] {
+    for expected in [
+        "status",
+        "enable",
+        "disable",
+        "init",
+        "show",
+        "record",
+        "run",
+        "export",
+        "doctor",
+        "purge",
+        "completions",
+        "report",
+        "view",
+    ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} in {names:?}"

@@ -46,6 +46,26 @@ fn a_full_batch_is_sent_without_waiting_for_the_batch_timeout() {
 }
 
 #[test]
+fn a_batch_started_while_the_worker_sleeps_still_goes_after_its_timeout() {
+    let c = Collector::start(Mode::Healthy);
+    let home = tempfile::tempdir().unwrap();
+    let mut s = settings(&c.endpoint(), home.path());
+    s.batch_timeout.value = Duration::from_millis(200);
+    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    record(&t, 1);
+    assert!(c.wait_for_spans(1, Duration::from_secs(10)));
+    // The worker has sent everything and sleeps with nothing pending; a new event
+    // must wake it rather than wait for a deadline computed before it existed.
+    std::thread::sleep(Duration::from_millis(300));
+    record(&t, 1);
+    assert!(
+        c.wait_for_spans(2, Duration::from_secs(10)),
+        "{} spans",
+        c.span_count()
+    );
+}
+
+#[test]
 fn a_partial_batch_goes_after_the_batch_timeout_and_flush_sends_the_rest() {
     let c = Collector::start(Mode::Healthy);
     let home = tempfile::tempdir().unwrap();

@@ -64,7 +64,9 @@ pub(crate) fn notify(cfg: &DeliveryConfig, enrol_at: u64) {
         since: Instant::now(),
     });
     p.count += 1;
-    if p.count >= cfg.batch_size {
+    // Wake the worker when a batch starts, so it sleeps until this batch's timeout
+    // rather than a deadline computed before it existed, and when a batch is full.
+    if p.count == 1 || p.count >= cfg.batch_size {
         s.wake.notify_all();
     }
 }
