@@ -73,7 +73,7 @@ pub enum Command {
         after_help = "Examples:\n  specfact-telemetry export\n  specfact-telemetry export --all\n  specfact-telemetry export --since 7d --dry-run | jq .resourceSpans[0].scopeSpans[0].spans[0].name"
     )]
     Export(crate::cmd::export::Args),
-    /// Check configuration, permissions, endpoint and collector; exit 1 if something is wrong.
+    /// Check configuration, permissions, endpoint and collector (exit 1 on a problem).
     #[command(
         after_help = "Examples:\n  specfact-telemetry doctor\n  specfact-telemetry doctor --no-send --json"
     )]
