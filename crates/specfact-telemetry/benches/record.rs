@@ -7,24 +7,38 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use specfact_telemetry::{EnvSnapshot, Settings, Telemetry, metadata};
 
+/// What a host pays per process when telemetry is off: read the environment, look
+/// for the files under ~/.specfact, track and finish one command.
+fn disabled_once(home: &std::path::Path) -> specfact_telemetry::Outcome {
+    let env = EnvSnapshot::from_process().with("HOME", home);
+    let settings = Settings::resolve(&env, Some(home));
+    let t = Telemetry::builder(settings).cli_version("1.0.0").build();
+    let mut guard = t.track_command("repro.run", metadata! { "mode" => "repro" });
+    guard.record(metadata! { "checks_total" => 6, "violations_detected" => 2 });
+    guard.success()
+}
+
 fn disabled(c: &mut Criterion) {
     let home = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("disabled");
-    g.bench_function("resolve+track+finish", |b| {
-        b.iter(|| {
-            // What a host pays per process: read the environment, look for the two
-            // files under ~/.specfact (absent), track and finish one command.
-            let env = EnvSnapshot::from_process().with("HOME", home.path());
-            let settings = Settings::resolve(&env, Some(home.path()));
-            let t = Telemetry::builder(settings).cli_version("1.0.0").build();
-            let mut guard = t.track_command("repro.run", metadata! { "mode" => "repro" });
-            guard.record(metadata! { "checks_total" => 6, "violations_detected" => 2 });
-            black_box(guard.success())
-        })
+    g.bench_function("resolve+track+finish, no ~/.specfact", |b| {
+        b.iter(|| black_box(disabled_once(home.path())))
+    });
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "disabled telemetry created a file"
+    );
+    // A SpecFact user who never opted in: the directory exists, the two files do not.
+    std::fs::create_dir(home.path().join(".specfact")).unwrap();
+    g.bench_function("resolve+track+finish, empty ~/.specfact", |b| {
+        b.iter(|| black_box(disabled_once(home.path())))
     });
     g.finish();
     assert!(
-        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        std::fs::read_dir(home.path().join(".specfact"))
+            .unwrap()
+            .next()
+            .is_none(),
         "disabled telemetry created a file"
     );
 }

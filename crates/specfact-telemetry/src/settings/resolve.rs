@@ -129,10 +129,15 @@ struct Resolver<'a> {
 
 pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
     let config_dir = home.map(|h| h.join(DIR_NAME));
+    // One stat answers the commonest case, a machine that never opted in: without a
+    // `~/.specfact` neither file can exist, and two failed opens cost three times more.
+    // Anything but "not found" (e.g. `.specfact` is a file) goes on to the reads, which
+    // report it.
+    let files_dir = config_dir.as_deref().filter(|dir| {
+        std::fs::metadata(dir).map_or_else(|e| e.kind() != std::io::ErrorKind::NotFound, |_| true)
+    });
     let mut diagnostics = Vec::new();
-    let config = config_dir
-        .as_deref()
-        .and_then(|dir| yaml::load(&dir.join(CONFIG_FILE), &mut diagnostics));
+    let config = files_dir.and_then(|dir| yaml::load(&dir.join(CONFIG_FILE), &mut diagnostics));
     let mut r = Resolver {
         env,
         home,
@@ -140,7 +145,7 @@ pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
         diagnostics,
     };
 
-    let decision = r.enabled(config_dir.as_deref());
+    let decision = r.enabled(files_dir);
     let endpoint = r.setting(
         ENDPOINT,
         "endpoint",
