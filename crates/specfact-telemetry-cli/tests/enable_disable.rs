@@ -236,3 +236,28 @@ fn every_key_in_the_template_is_a_known_key_when_uncommented() {
         "http://localhost:4318/v1/traces"
     );
 }
+
+#[test]
+fn opt_in_record_show_disable_purge_leaves_nothing_behind() {
+    let home = Home::new();
+    assert_eq!(args(&home, &["enable"]).0, 0);
+    for cmd in ["plan.init", "repro.run"] {
+        let (code, out, err) = args(&home, &["record", cmd, "--field", "checks_total=3"]);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""), "{cmd}");
+    }
+    let (code, out, _) = args(&home, &["show"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("plan.init") && out.contains("repro.run"),
+        "{out}"
+    );
+    let (code, _, err) = args(&home, &["disable"]);
+    assert_eq!(code, 0, "{err}");
+    // Opted out: recording now writes nothing.
+    let before = fs::read(home.specfact("telemetry.log")).unwrap();
+    assert_eq!(args(&home, &["record", "plan.init"]).0, 0);
+    assert_eq!(fs::read(home.specfact("telemetry.log")).unwrap(), before);
+    let (code, out, err) = args(&home, &["purge", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(home.tree().is_empty(), "left behind: {:?}", home.tree());
+}
