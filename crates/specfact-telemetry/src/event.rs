@@ -172,8 +172,17 @@ impl Event {
 }
 
 /// Formats a time as RFC 3339 UTC with millisecond precision (`2026-11-24T06:15:00.123Z`).
+///
+/// Never panics: times before 1970 are written as the epoch and times past 9999 as the
+/// last millisecond of 9999 (the formatter itself refuses both).
 pub fn format_timestamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
+    // 9999-12-31T23:59:59.999Z
+    const LAST: Duration = Duration::from_millis(253_402_300_799_999);
+    let since = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .min(LAST);
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + since).to_string()
 }
 
 /// Parses an RFC 3339 UTC timestamp as written by [`format_timestamp`].
@@ -441,6 +450,14 @@ mod tests {
             Event::from_json_line(br#"{"command":"x","success":true,"timestamp":"yesterday"}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn timestamps_out_of_range_are_clamped_not_panics() {
+        let before = std::time::UNIX_EPOCH - Duration::from_secs(10);
+        assert_eq!(format_timestamp(before), "1970-01-01T00:00:00.000Z");
+        let far = std::time::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(format_timestamp(far), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]

@@ -21,6 +21,10 @@ use crate::schema::Schema;
 use crate::settings::Settings;
 use crate::value::Value;
 
+/// The longest duration a host may set with [`CommandGuard::set_duration`] (30 days, the
+/// bound of the `duration_ms` field); longer ones are cut to it.
+pub const MAX_GIVEN_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Prefix of every debug line written to stderr.
 pub(crate) const DEBUG_PREFIX: &str = "specfact-telemetry:";
 
@@ -417,12 +421,16 @@ fn record(active: &Active, pending: Pending, success: bool, error: Option<&str>)
     sanitized.dropped.iter().for_each(say_dropped);
 
     let (duration, started_at) = match pending.duration {
-        Some(d) => (
-            d,
-            SystemTime::now()
+        Some(d) => {
+            // A duration given by the host is bounded like any duration field, so the
+            // start time it implies is a real, recent time.
+            let d = d.min(MAX_GIVEN_DURATION);
+            let start = SystemTime::now()
                 .checked_sub(d)
-                .unwrap_or(pending.started_at),
-        ),
+                .filter(|t| *t >= UNIX_EPOCH)
+                .unwrap_or(pending.started_at);
+            (d, start)
+        }
         None => (pending.started.elapsed(), pending.started_at),
     };
     let event = Event {
@@ -490,6 +498,22 @@ mod tests {
         g.set("files_analyzed", 3);
         assert_eq!(g.success(), Outcome::Disabled);
         assert_eq!(t.session_id(), None);
+    }
+
+    #[test]
+    fn an_absurd_given_duration_is_bounded_and_recorded() {
+        let home = tempfile::tempdir().unwrap();
+        let env = EnvSnapshot::from_pairs([("SPECFACT_TELEMETRY_OPT_IN", "true")]);
+        let t = Telemetry::builder(Settings::resolve(&env, Some(home.path())))
+            .identity(MachineIdentity::default())
+            .build();
+        let mut g = t.track_command("plan.init", crate::metadata!());
+        g.set_duration(Duration::from_secs(60 * 365 * 24 * 3600));
+        let Outcome::Recorded(e) = g.success() else {
+            panic!("not recorded")
+        };
+        assert_eq!(e.duration_ms, MAX_GIVEN_DURATION.as_secs_f64() * 1000.0);
+        assert!(e.timestamp.unwrap() > UNIX_EPOCH);
     }
 
     #[test]
