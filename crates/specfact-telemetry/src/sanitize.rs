@@ -214,6 +214,88 @@ impl<'a> Sanitizer<'a> {
         self.string(&FieldKind::ErrorType, error)
     }
 
+    /// Checks an event read back from the local log before it leaves the machine.
+    ///
+    /// The log is the user's file: the Python tool wrote error messages and whatever
+    /// metadata it was given, and people edit logs by hand. So every field is checked
+    /// again: schema fields by their kind, other well-named fields as a boolean, a
+    /// finite number or a dotted identifier (the only shapes this library ever writes),
+    /// and the library's own keys by their formats. Returns `None` when the command
+    /// itself is not acceptable, so the event is not sent at all.
+    pub fn recheck(&self, event: &crate::event::Event) -> Option<crate::event::Event> {
+        let command = self.command(&event.command).ok()?;
+        let mut fields = Vec::with_capacity(event.fields.len());
+        for (key, value) in &event.fields {
+            let raw = match value {
+                FieldValue::Bool(b) => Value::Bool(*b),
+                FieldValue::Int(i) => Value::Int(*i),
+                FieldValue::Float(f) => Value::Float(*f),
+                FieldValue::Str(s) => Value::Str(s.clone()),
+            };
+            let checked = match self.schema.kind(key) {
+                Some(kind) => self.check(kind, &raw),
+                None if RESERVED_KEYS.contains(&key.as_str())
+                    || !crate::schema::is_field_name(key) =>
+                {
+                    Err(DropReason::UnknownField)
+                }
+                None => match value {
+                    FieldValue::Bool(_) => self.check(&FieldKind::Bool, &raw),
+                    FieldValue::Int(_) | FieldValue::Float(_) => {
+                        self.check(&FieldKind::Number, &raw)
+                    }
+                    FieldValue::Str(_) => self.check(&FieldKind::Command, &raw),
+                },
+            };
+            if let Ok(v) = checked {
+                fields.push((key.clone(), v));
+            }
+        }
+        let session_id = if event.session_id.len() == 32
+            && event
+                .session_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            event.session_id.clone()
+        } else {
+            String::new()
+        };
+        let duration_ms = match self.check(&FieldKind::DurationMs, &Value::Float(event.duration_ms))
+        {
+            Ok(FieldValue::Float(d)) => d,
+            _ => 0.0,
+        };
+        Some(crate::event::Event {
+            command,
+            success: event.success,
+            error: event.error.as_deref().and_then(|e| self.error_type(e).ok()),
+            duration_ms,
+            session_id,
+            telemetry_version: event
+                .telemetry_version
+                .as_deref()
+                .filter(|v| {
+                    !v.is_empty()
+                        && v.len() <= 8
+                        && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                })
+                .map(str::to_owned),
+            cli_version: event
+                .cli_version
+                .as_deref()
+                .and_then(|v| self.cli_version(v).ok()),
+            opt_in_source: event
+                .opt_in_source
+                .as_deref()
+                .filter(|s| matches!(*s, "env" | "config" | "file"))
+                .map(str::to_owned),
+            timestamp: event.timestamp,
+            event_id: event.event_id,
+            fields,
+        })
+    }
+
     /// Checks the host's version string (`0.20.5`, `1.2.0-rc.1+abc`), at most 32 characters.
     pub fn cli_version(&self, version: &str) -> Result<String, DropReason> {
         let s = self.common_string_checks(version, || "a version number".to_owned())?;

@@ -174,7 +174,7 @@ impl Schema {
 }
 
 /// `[a-z][a-z0-9_]*`, at most [`MAX_FIELD_NAME_LEN`] characters.
-fn is_field_name(name: &str) -> bool {
+pub(crate) fn is_field_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     match bytes.split_first() {
         Some((first, rest)) => {

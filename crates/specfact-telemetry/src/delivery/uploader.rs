@@ -10,9 +10,12 @@ use super::config::{DeliveryConfig, Protocol};
 use super::cursor::{self, CursorFile, FileId, LastAcked, Resume, event_identity, now_string};
 use super::http::{Client, Outcome};
 use super::{ExportProgress, debug};
+use crate::env::EnvSnapshot;
 use crate::event::{Event, format_timestamp};
 use crate::log::LocalLog;
 use crate::otlp::{self, RequestBuilder, ResourceInfo};
+use crate::sanitize::{MachineIdentity, Sanitizer};
+use crate::schema::Schema;
 
 /// One event line to send.
 #[derive(Debug, Clone)]
@@ -64,6 +67,9 @@ pub(crate) struct Shipper<'a> {
     progress: Option<&'a mut dyn FnMut(&ExportProgress)>,
     total: Option<u64>,
     file: Option<FileId>,
+    /// What every event read from the log is checked against again before it is sent.
+    schema: Schema,
+    identity: MachineIdentity,
 }
 
 impl<'a> Shipper<'a> {
@@ -84,6 +90,11 @@ impl<'a> Shipper<'a> {
             progress,
             total,
             file: None,
+            schema: Schema::specfact(),
+            identity: {
+                let env = EnvSnapshot::from_process();
+                MachineIdentity::detect(&env, env.home().as_deref())
+            },
         }
     }
 
@@ -107,11 +118,17 @@ impl<'a> Shipper<'a> {
         }
         let now = SystemTime::now();
         let info = ResourceInfo::from_config(self.cfg);
+        // Only what passes the sanitizer again leaves the machine (see `Sanitizer::recheck`).
+        let sanitizer = Sanitizer::new(&self.schema, &self.identity);
+        let events: Vec<Event> = items
+            .iter()
+            .filter_map(|i| sanitizer.recheck(&i.event))
+            .collect();
         let Some(client) = self.client else {
             // Dry run: the exact request, as OTLP/JSON.
             let mut builder = RequestBuilder::new(info, now);
-            for it in items {
-                builder.push(&it.event);
+            for event in &events {
+                builder.push(event);
             }
             match otlp::to_json_pretty(&builder.build()) {
                 Ok(json) => self.report.payloads.push(json),
@@ -122,15 +139,11 @@ impl<'a> Shipper<'a> {
             return Flow::Continue;
         };
         let encoded = match self.cfg.protocol {
-            Protocol::Protobuf => Ok(otlp::encode_protobuf(
-                &info,
-                items.iter().map(|i| &i.event),
-                now,
-            )),
+            Protocol::Protobuf => Ok(otlp::encode_protobuf(&info, events.iter(), now)),
             Protocol::Json => {
                 let mut builder = RequestBuilder::new(info, now);
-                for it in items {
-                    builder.push(&it.event);
+                for event in &events {
+                    builder.push(event);
                 }
                 otlp::encode(&builder.build(), Protocol::Json)
             }
