@@ -269,22 +269,6 @@ fn wrong_usage_exits_2() {
             &["run", "--command", "demo.x", "true"],
             "unexpected argument 'true'",
         ),
-        (
-            &["run", "--command", "Not Valid", "--", "true"],
-            "expected a dotted identifier",
-        ),
-        (
-            &[
-                "run",
-                "--command",
-                "demo.x",
-                "--field",
-                "novalue",
-                "--",
-                "true",
-            ],
-            "expected KEY=VALUE",
-        ),
     ];
     for (args, message) in cases {
         let mut c = opted_in(&home);
@@ -294,6 +278,70 @@ fn wrong_usage_exits_2() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
     assert!(home.tree().is_empty());
+}
+
+#[test]
+fn names_and_fields_telemetry_cannot_use_never_stop_the_program() {
+    for env in [&[][..], &[("DO_NOT_TRACK", "1")][..]] {
+        let home = Home::new();
+        for args in [
+            &[
+                "run",
+                "--command",
+                "Not Valid",
+                "--",
+                "sh",
+                "-c",
+                "echo ran; exit 3",
+            ][..],
+            &[
+                "run",
+                "--command",
+                "ci.mr.9f86d081884c7d65",
+                "--",
+                "sh",
+                "-c",
+                "echo ran; exit 3",
+            ][..],
+            &[
+                "run",
+                "--command",
+                "demo.x",
+                "--field",
+                "novalue",
+                "--",
+                "sh",
+                "-c",
+                "echo ran; exit 3",
+            ][..],
+        ] {
+            let mut c = opted_in(&home);
+            c.envs(env.iter().copied()).args(args);
+            let (code, out, err) = run(c);
+            assert_eq!(
+                (code, out.as_str(), err.as_str()),
+                (3, "ran\n", ""),
+                "{args:?} {env:?}"
+            );
+        }
+    }
+    // In debug mode the reason is shown, and the program still runs.
+    let home = Home::new();
+    let mut c = debug(&home);
+    c.args([
+        "run",
+        "--command",
+        "demo.x",
+        "--field",
+        "novalue",
+        "--",
+        "sh",
+        "-c",
+        "exit 0",
+    ]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0);
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
 }
 
 /// The binary as a plain child process, in its own process group, so a test can

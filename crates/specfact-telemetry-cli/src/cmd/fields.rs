@@ -63,31 +63,33 @@ impl TypedValueParser for FieldParser {
         _arg: Option<&clap::Arg>,
         value: &OsStr,
     ) -> Result<FieldArg, clap::Error> {
-        let bytes = value.as_encoded_bytes();
-        let invalid = |msg: String| {
+        split_field(value).map_err(|msg| {
             let mut cmd = cmd.clone();
             cmd.error(ErrorKind::InvalidValue, msg)
-        };
-        let Some(eq) = bytes.iter().position(|&b| b == b'=') else {
-            let shown = String::from_utf8_lossy(bytes);
-            return Err(invalid(format!(
-                "invalid --field {}: expected KEY=VALUE, e.g. --field files_analyzed=143",
-                output::quoted(&shown, 40)
-            )));
-        };
-        let (key, rest) = (&bytes[..eq], &bytes[eq + 1..]);
-        if key.is_empty() {
-            return Err(invalid(
-                "invalid --field: the key before '=' is empty; expected KEY=VALUE".to_owned(),
-            ));
-        }
-        let key_str = std::str::from_utf8(key).ok();
-        let value = std::str::from_utf8(rest).ok();
-        Ok(FieldArg {
-            key: key_str.map_or_else(|| String::from_utf8_lossy(key).into_owned(), str::to_owned),
-            value: key_str.and(value).map(str::to_owned),
         })
     }
+}
+
+/// Splits `KEY=VALUE`; the error says what is wrong with the argument.
+pub fn split_field(value: &OsStr) -> Result<FieldArg, String> {
+    let bytes = value.as_encoded_bytes();
+    let Some(eq) = bytes.iter().position(|&b| b == b'=') else {
+        let shown = String::from_utf8_lossy(bytes);
+        return Err(format!(
+            "invalid --field {}: expected KEY=VALUE, e.g. --field files_analyzed=143",
+            output::quoted(&shown, 40)
+        ));
+    };
+    let (key, rest) = (&bytes[..eq], &bytes[eq + 1..]);
+    if key.is_empty() {
+        return Err("invalid --field: the key before '=' is empty; expected KEY=VALUE".to_owned());
+    }
+    let key_str = std::str::from_utf8(key).ok();
+    let value = std::str::from_utf8(rest).ok();
+    Ok(FieldArg {
+        key: key_str.map_or_else(|| String::from_utf8_lossy(key).into_owned(), str::to_owned),
+        value: key_str.and(value).map(str::to_owned),
+    })
 }
 
 /// Turns `--field`s into metadata: every value is a string that the sanitizer types by

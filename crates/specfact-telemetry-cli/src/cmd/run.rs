@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use specfact_telemetry::{Telemetry, Value, error_type_name};
 
-use super::fields::{self, FieldArg, FieldParser};
+use super::fields::{self, FieldArg};
 use super::output;
 use crate::context::Context;
 
@@ -29,12 +29,12 @@ const NOT_EXECUTABLE: u8 = 126;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The command to record, a dotted identifier such as `repro.run`.
-    #[arg(long = "command", value_name = "NAME", value_parser = fields::parse_command)]
+    #[arg(long = "command", value_name = "NAME")]
     pub command: String,
 
     /// A metadata field; repeat for more. Values are typed by the field's kind.
-    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = FieldParser)]
-    pub fields: Vec<FieldArg>,
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<OsString>,
 
     /// The host's version, recorded as `cli_version`.
     #[arg(long, value_name = "V")]
@@ -78,8 +78,19 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         command.env(METRICS_FILE_VAR, path);
     }
 
+    // Names and fields only matter to telemetry: one it cannot use is dropped (said in
+    // debug mode) and never stops the program from running.
     let initial = if telemetry.is_enabled() {
-        fields::field_metadata(&args.fields, debug)
+        let parsed: Vec<FieldArg> = args
+            .fields
+            .iter()
+            .filter_map(|f| {
+                fields::split_field(f)
+                    .map_err(|why| output::debug(debug, format_args!("{why}; field not recorded")))
+                    .ok()
+            })
+            .collect();
+        fields::field_metadata(&parsed, debug)
     } else {
         Vec::new()
     };
