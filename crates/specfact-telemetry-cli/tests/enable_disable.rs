@@ -261,3 +261,60 @@ fn opt_in_record_show_disable_purge_leaves_nothing_behind() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(home.tree().is_empty(), "left behind: {:?}", home.tree());
 }
+
+#[test]
+fn enable_warns_about_refused_credentials_and_carried_over_headers() {
+    let home = Home::new();
+    let (code, out, err) = args(
+        &home,
+        &[
+            "enable",
+            "--endpoint",
+            "http://collector.example.com/v1/traces",
+            "--header",
+            "Authorization: Bearer tok-warn-1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: nothing will be sent: refusing to send credentials over plain http"),
+        "{err}"
+    );
+    assert!(!out.contains("tok-warn-1") && !err.contains("tok-warn-1"));
+
+    let (code, _, err) = args(
+        &home,
+        &["enable", "--endpoint", "https://new.example.com/v1/traces"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        err.contains(
+            "headers already configured (Authorization) will be sent to this endpoint too"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_endpoint_query_is_never_shown() {
+    let home = Home::new();
+    let (code, out, err) = args(
+        &home,
+        &[
+            "enable",
+            "--endpoint",
+            "https://otlp.example.com/v1/traces?api_key=QS3CRET",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("QS3CRET"), "{out}");
+    let (_, status, _) = args(&home, &["status"]);
+    let (_, json, _) = args(&home, &["status", "--json"]);
+    for text in [status, json] {
+        assert!(!text.contains("QS3CRET"), "{text}");
+        assert!(
+            text.contains("https://otlp.example.com/v1/traces?****"),
+            "{text}"
+        );
+    }
+}

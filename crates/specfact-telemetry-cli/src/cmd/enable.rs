@@ -83,6 +83,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match &now.endpoint.value {
         None => println!("  Sent to:   nowhere (local only)"),
         Some(e) => {
+            let e = specfact_telemetry::delivery::redact_endpoint(e);
             let headers = now
                 .headers
                 .iter()
@@ -99,7 +100,19 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         "See what is recorded with `specfact-telemetry show`; opt out with `specfact-telemetry disable`."
     );
 
-    for warning in overrides(&now, args.endpoint.as_deref()) {
+    let mut warnings = overrides(&now, args.endpoint.as_deref());
+    if let Some(why) = specfact_telemetry::delivery::state(&now).refused {
+        warnings.push(format!("nothing will be sent: {why}"));
+    }
+    if args.endpoint.is_some() && headers.is_empty() && !now.headers.is_empty() {
+        let names: Vec<&str> = now.headers.iter().map(|h| h.name.as_str()).collect();
+        warnings.push(format!(
+            "the headers already configured ({}) will be sent to this endpoint too; \
+             replace them with --header, or remove them from telemetry.yaml",
+            names.join(", ")
+        ));
+    }
+    for warning in warnings {
         eprintln!("warning: {warning}");
     }
     Ok(ExitCode::SUCCESS)

@@ -125,11 +125,16 @@ fn rows(s: &Settings) -> Vec<(&'static str, String, Json, String)> {
         row(
             "endpoint",
             &s.endpoint,
-            s.endpoint
-                .value
-                .clone()
-                .unwrap_or_else(|| "(none: local only)".to_owned()),
-            json!(s.endpoint.value),
+            s.endpoint.value.as_deref().map_or_else(
+                || "(none: local only)".to_owned(),
+                specfact_telemetry::delivery::redact_endpoint,
+            ),
+            json!(
+                s.endpoint
+                    .value
+                    .as_deref()
+                    .map(specfact_telemetry::delivery::redact_endpoint)
+            ),
         ),
         (
             "headers",

@@ -310,8 +310,8 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The endpoint with user-info and query replaced by `****`.
-pub(crate) fn redact_endpoint(url: &str) -> String {
+/// The endpoint with user-info and query replaced by `****`, for anything shown to people.
+pub fn redact_endpoint(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "****".to_owned();
     };

@@ -45,7 +45,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-pub use config::{Compression, DeliveryConfig, Protocol, RetryPolicy, STATE_DIR_NAME};
+pub use config::{
+    Compression, DeliveryConfig, Protocol, RetryPolicy, STATE_DIR_NAME, redact_endpoint,
+};
 pub use cursor::event_identity;
 
 use crate::log::{Appended, LocalLog};
