@@ -101,7 +101,10 @@ fn export_sends_older_events_only_when_asked_for_all() {
     );
     let (code, out, err) = cli(&home, &["export"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Nothing to export"), "{out}");
+    assert!(
+        out.contains("Nothing pending") && out.contains("--all"),
+        "{out}"
+    );
     assert_eq!(collector.span_count(), 0);
 
     let (code, out, err) = cli(&home, &["export", "--all", "--json"]);
@@ -303,4 +306,20 @@ fn doctor_snapshot() {
     insta::with_settings!({filters => vec![(home_pattern.as_str(), "[HOME]")]}, {
         insta::assert_snapshot!(out);
     });
+}
+
+#[test]
+fn doctor_does_not_contact_the_collector_while_telemetry_is_off() {
+    let collector = Collector::start(Mode::Healthy);
+    let home = configured(&collector.endpoint());
+    let mut c = home.cmd();
+    c.env("DO_NOT_TRACK", "1").arg("doctor");
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("not contacted: telemetry is disabled (DO_NOT_TRACK is set)"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(collector.requests().len(), 0);
 }

@@ -364,6 +364,17 @@ fn collector(s: &Settings, no_send: bool) -> Check {
     if no_send {
         return check("collector", Verdict::Skip, "not contacted (--no-send)");
     }
+    if !s.enabled {
+        let why = s
+            .disabled_reason
+            .as_ref()
+            .map_or_else(|| "off".to_owned(), ToString::to_string);
+        return check(
+            "collector",
+            Verdict::Skip,
+            format!("not contacted: telemetry is disabled ({why})"),
+        );
+    }
     if delivery::state(s).refused.is_some() {
         return check(
             "collector",

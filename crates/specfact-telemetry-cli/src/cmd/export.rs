@@ -137,7 +137,7 @@ fn summary_text(s: &ExportSummary) -> String {
     ));
     if s.selected == 0 {
         out = format!(
-            "Nothing to export to {}: every event has been sent.\n",
+            "Nothing pending for {}. Events recorded before the endpoint was set are sent only with --all.\n",
             s.endpoint
         );
     }
