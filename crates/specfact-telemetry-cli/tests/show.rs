@@ -508,3 +508,22 @@ fn colour_on_a_terminal_unless_no_color_is_set() {
         "colour despite NO_COLOR: {plain}"
     );
 }
+
+#[test]
+fn escape_sequences_in_a_hand_edited_log_are_shown_not_interpreted() {
+    let home = Home::new();
+    home.write(
+        "telemetry.log",
+        "{\"command\":\"a\\u001b[31mred\",\"success\":false,\"error\":\"E\\u001b]0;title\\u0007\",\"duration_ms\":1,\"session_id\":\"x\",\"violations_detected\":9223372036854775807}\n{\"command\":\"b\",\"success\":true,\"duration_ms\":1,\"session_id\":\"y\",\"violations_detected\":9223372036854775807}\n",
+    );
+    for args in [&["show"][..], &["report"][..]] {
+        let mut c = support::opted_in(&home);
+        c.args(args);
+        let (code, out, err) = common::run(c);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "{args:?}: {out:?}"
+        );
+    }
+}

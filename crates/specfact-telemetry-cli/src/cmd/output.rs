@@ -43,6 +43,26 @@ pub fn usage_error(subcommand: &str, message: impl Display) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
+/// Text from the log made safe for a terminal: control characters (escape sequences
+/// included) are shown escaped instead of being interpreted.
+pub fn printable(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(char::is_control) {
+        value
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
+}
+
 /// A value made safe to quote in a message: control characters escaped, at most
 /// `max` characters.
 pub fn quoted(value: &str, max: usize) -> String {

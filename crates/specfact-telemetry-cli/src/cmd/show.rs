@@ -535,14 +535,14 @@ impl View {
             output::colored("ok", Color::Green, self.color)
         } else {
             let text = match &e.error {
-                Some(error) => format!("failed: {error}"),
+                Some(error) => format!("failed: {}", output::printable(error)),
                 None => "failed".to_owned(),
             };
             output::colored(text, Color::Red, self.color)
         };
         vec![
             comfy_table::Cell::new(time),
-            comfy_table::Cell::new(&e.command),
+            comfy_table::Cell::new(output::printable(&e.command)),
             result,
             comfy_table::Cell::new(output::human_duration_ms(e.duration_ms)),
             comfy_table::Cell::new(counts(e)),
@@ -555,7 +555,7 @@ fn counts(e: &Event) -> String {
     e.fields
         .iter()
         .filter_map(|(k, v)| match v {
-            FieldValue::Int(n) => Some(format!("{}={n}", short_name(k))),
+            FieldValue::Int(n) => Some(format!("{}={n}", output::printable(short_name(k)))),
             _ => None,
         })
         .collect::<Vec<_>>()

@@ -128,7 +128,11 @@ pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
     if let Some(m) = &r.most_used {
         rows.push((
             "Most-used command",
-            format!("{} ({} of sessions)", m.command, percent(m.session_share)),
+            format!(
+                "{} ({} of sessions)",
+                crate::cmd::output::printable(&m.command),
+                percent(m.session_share)
+            ),
         ));
     }
     if r.weekly.weeks > 0 {

@@ -61,7 +61,7 @@ pub fn render(r: &Report, log: &str) -> String {
     ]);
     for c in &r.commands {
         t.add_row(vec![
-            c.command.clone(),
+            crate::cmd::output::printable(&c.command).into_owned(),
             count(c.runs),
             count(c.sessions),
             percent(c.session_share),
