@@ -164,6 +164,41 @@ fn events_logged_before_the_endpoint_are_sent_only_when_all_is_asked_for() {
 }
 
 #[test]
+fn a_rewritten_log_does_not_send_events_logged_before_the_endpoint() {
+    let c = Collector::start(Mode::Status(500, None, "down"));
+    let mut h = Host::new(None);
+    h.record(3);
+    // Event times have millisecond resolution.
+    std::thread::sleep(Duration::from_millis(5));
+    h.settings = h.with_endpoint(&c.endpoint());
+    h.record(1);
+    let failed = h.pending();
+    assert_eq!((failed.sent, failed.unsent), (0, 1));
+    // What `purge --older-than` does: a filtered copy renamed over the log.
+    h.log().rewrite(|_| true).unwrap();
+    c.set_mode(Mode::Healthy);
+    let failed_requests = c.requests().len();
+    assert_eq!(delivery::state(&h.settings).pending, 1);
+    let s = h.pending();
+    assert_eq!((s.sent, s.unsent), (1, 0));
+    let last = h.log().read().unwrap().last().unwrap().unwrap();
+    let want = last.entry.unwrap().event_id.unwrap().as_bytes()[8..].to_vec();
+    let got: Vec<Vec<u8>> = c.requests()[failed_requests..]
+        .iter()
+        .flat_map(|r| r.spans.iter().map(|s| s.span_id.clone()))
+        .collect();
+    assert_eq!(got, vec![want]);
+    // A later event is sent, and `--all` still sends everything.
+    h.record(1);
+    assert_eq!(h.pending().sent, 1);
+    let all = h.export(ExportRequest {
+        selection: Selection::All,
+        ..ExportRequest::default()
+    });
+    assert_eq!((all.selected, all.sent), (5, 5));
+}
+
+#[test]
 fn since_selects_by_timestamp_and_leaves_the_cursor_alone() {
     let c = Collector::start(Mode::Healthy);
     let h = Host::new(Some(&c.endpoint()));
