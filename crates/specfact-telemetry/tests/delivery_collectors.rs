@@ -39,14 +39,15 @@ struct Host {
 
 impl Host {
     fn new(endpoint: Option<&str>) -> Host {
+        Host::with_headers(endpoint, &format!("Authorization: Bearer {TOKEN}"))
+    }
+
+    fn with_headers(endpoint: Option<&str>, headers: &str) -> Host {
         setup();
         let home = tempfile::tempdir().unwrap();
         let mut env = EnvSnapshot::from_pairs([
             ("SPECFACT_TELEMETRY_OPT_IN", "true"),
-            (
-                "SPECFACT_TELEMETRY_HEADERS",
-                &*format!("Authorization: Bearer {TOKEN}"),
-            ),
+            ("SPECFACT_TELEMETRY_HEADERS", headers),
         ]);
         if let Some(e) = endpoint {
             env = env.with("SPECFACT_TELEMETRY_ENDPOINT", e);
@@ -286,6 +287,55 @@ fn a_401_halts_keeps_everything_pending_and_never_shows_the_credential() {
     for f in fs::read_dir(h.home.path().join(".specfact/telemetry-delivery")).unwrap() {
         no_secret(&fs::read_to_string(f.unwrap().path()).unwrap_or_default());
     }
+}
+
+/// Everything a user or a support request could see: the export summary, `status`
+/// and the delivery state files.
+fn assert_nowhere(h: &Host, s: &delivery::ExportSummary, secrets: &[&str]) {
+    let st = delivery::state(&h.settings);
+    let mut texts = vec![format!("{s:?}"), format!("{st:?}")];
+    for f in fs::read_dir(h.home.path().join(".specfact/telemetry-delivery")).unwrap() {
+        texts.push(fs::read_to_string(f.unwrap().path()).unwrap_or_default());
+    }
+    for text in texts {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_credential_echoed_json_escaped_by_the_collector_is_scrubbed() {
+    let c = Collector::start(Mode::Status(
+        401,
+        None,
+        r#"{"got":"Basic dXNlcjpwYXNz\/ab+c="}"#,
+    ));
+    let h = Host::with_headers(
+        Some(&c.endpoint()),
+        "Authorization: Basic dXNlcjpwYXNz/ab+c=",
+    );
+    h.record(1);
+    let s = h.pending();
+    assert_eq!((s.sent, s.unsent), (0, 1));
+    assert!(s.errors[0].contains("401"), "{s:?}");
+    assert_nowhere(&h, &s, &["dXNlcjpwYXNz", "ab+c="]);
+}
+
+#[test]
+fn a_query_secret_echoed_by_the_collector_is_scrubbed() {
+    let c = Collector::start(Mode::Status(
+        404,
+        None,
+        "Cannot POST /v1/trace?api_key=QSECRET999",
+    ));
+    let endpoint = format!("http://127.0.0.1:{}/v1/trace?api_key=QSECRET999", c.port);
+    let h = Host::new(Some(&endpoint));
+    h.record(1);
+    let s = h.pending();
+    assert_eq!(s.sent, 0);
+    assert!(s.errors[0].contains("404"), "{s:?}");
+    assert_nowhere(&h, &s, &["QSECRET999", TOKEN]);
 }
 
 #[test]
