@@ -339,6 +339,33 @@ fn a_query_secret_echoed_by_the_collector_is_scrubbed() {
 }
 
 #[test]
+fn status_creates_no_lock_files() {
+    let c = Collector::start(Mode::Healthy);
+    let h = Host::new(Some(&c.endpoint()));
+    h.record(2);
+    assert_eq!(h.pending().sent, 2);
+    let dir = h.home.path().join(".specfact/telemetry-delivery");
+    let files = || -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    for f in files() {
+        if f.ends_with(".lock") {
+            fs::remove_file(dir.join(f)).unwrap();
+        }
+    }
+    let before = files();
+    assert!(before.iter().any(|f| f.ends_with(".cursor.json")));
+    let st = delivery::state(&h.settings);
+    assert!(st.enrolled && !st.uploader_running);
+    assert_eq!(files(), before);
+}
+
+#[test]
 fn partial_success_is_recorded() {
     let c = Collector::start(Mode::Partial(2, "2 spans too old"));
     let h = Host::new(Some(&c.endpoint()));
