@@ -39,14 +39,15 @@ struct Host {
 
 impl Host {
     fn new(endpoint: Option<&str>) -> Host {
+        Host::with_headers(endpoint, &format!("Authorization: Bearer {TOKEN}"))
+    }
+
+    fn with_headers(endpoint: Option<&str>, headers: &str) -> Host {
         setup();
         let home = tempfile::tempdir().unwrap();
         let mut env = EnvSnapshot::from_pairs([
             ("SPECFACT_TELEMETRY_OPT_IN", "true"),
-            (
-                "SPECFACT_TELEMETRY_HEADERS",
-                &*format!("Authorization: Bearer {TOKEN}"),
-            ),
+            ("SPECFACT_TELEMETRY_HEADERS", headers),
         ]);
         if let Some(e) = endpoint {
             env = env.with("SPECFACT_TELEMETRY_ENDPOINT", e);
@@ -164,6 +165,41 @@ fn events_logged_before_the_endpoint_are_sent_only_when_all_is_asked_for() {
 }
 
 #[test]
+fn a_rewritten_log_does_not_send_events_logged_before_the_endpoint() {
+    let c = Collector::start(Mode::Status(500, None, "down"));
+    let mut h = Host::new(None);
+    h.record(3);
+    // Event times have millisecond resolution.
+    std::thread::sleep(Duration::from_millis(5));
+    h.settings = h.with_endpoint(&c.endpoint());
+    h.record(1);
+    let failed = h.pending();
+    assert_eq!((failed.sent, failed.unsent), (0, 1));
+    // What `purge --older-than` does: a filtered copy renamed over the log.
+    h.log().rewrite(|_| true).unwrap();
+    c.set_mode(Mode::Healthy);
+    let failed_requests = c.requests().len();
+    assert_eq!(delivery::state(&h.settings).pending, 1);
+    let s = h.pending();
+    assert_eq!((s.sent, s.unsent), (1, 0));
+    let last = h.log().read().unwrap().last().unwrap().unwrap();
+    let want = last.entry.unwrap().event_id.unwrap().as_bytes()[8..].to_vec();
+    let got: Vec<Vec<u8>> = c.requests()[failed_requests..]
+        .iter()
+        .flat_map(|r| r.spans.iter().map(|s| s.span_id.clone()))
+        .collect();
+    assert_eq!(got, vec![want]);
+    // A later event is sent, and `--all` still sends everything.
+    h.record(1);
+    assert_eq!(h.pending().sent, 1);
+    let all = h.export(ExportRequest {
+        selection: Selection::All,
+        ..ExportRequest::default()
+    });
+    assert_eq!((all.selected, all.sent), (5, 5));
+}
+
+#[test]
 fn since_selects_by_timestamp_and_leaves_the_cursor_alone() {
     let c = Collector::start(Mode::Healthy);
     let h = Host::new(Some(&c.endpoint()));
@@ -251,6 +287,82 @@ fn a_401_halts_keeps_everything_pending_and_never_shows_the_credential() {
     for f in fs::read_dir(h.home.path().join(".specfact/telemetry-delivery")).unwrap() {
         no_secret(&fs::read_to_string(f.unwrap().path()).unwrap_or_default());
     }
+}
+
+/// Everything a user or a support request could see: the export summary, `status`
+/// and the delivery state files.
+fn assert_nowhere(h: &Host, s: &delivery::ExportSummary, secrets: &[&str]) {
+    let st = delivery::state(&h.settings);
+    let mut texts = vec![format!("{s:?}"), format!("{st:?}")];
+    for f in fs::read_dir(h.home.path().join(".specfact/telemetry-delivery")).unwrap() {
+        texts.push(fs::read_to_string(f.unwrap().path()).unwrap_or_default());
+    }
+    for text in texts {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_credential_echoed_json_escaped_by_the_collector_is_scrubbed() {
+    let c = Collector::start(Mode::Status(
+        401,
+        None,
+        r#"{"got":"Basic dXNlcjpwYXNz\/ab+c="}"#,
+    ));
+    let h = Host::with_headers(
+        Some(&c.endpoint()),
+        "Authorization: Basic dXNlcjpwYXNz/ab+c=",
+    );
+    h.record(1);
+    let s = h.pending();
+    assert_eq!((s.sent, s.unsent), (0, 1));
+    assert!(s.errors[0].contains("401"), "{s:?}");
+    assert_nowhere(&h, &s, &["dXNlcjpwYXNz", "ab+c="]);
+}
+
+#[test]
+fn a_query_secret_echoed_by_the_collector_is_scrubbed() {
+    let c = Collector::start(Mode::Status(
+        404,
+        None,
+        "Cannot POST /v1/trace?api_key=QSECRET999",
+    ));
+    let endpoint = format!("http://127.0.0.1:{}/v1/trace?api_key=QSECRET999", c.port);
+    let h = Host::new(Some(&endpoint));
+    h.record(1);
+    let s = h.pending();
+    assert_eq!(s.sent, 0);
+    assert!(s.errors[0].contains("404"), "{s:?}");
+    assert_nowhere(&h, &s, &["QSECRET999", TOKEN]);
+}
+
+#[test]
+fn status_creates_no_lock_files() {
+    let c = Collector::start(Mode::Healthy);
+    let h = Host::new(Some(&c.endpoint()));
+    h.record(2);
+    assert_eq!(h.pending().sent, 2);
+    let dir = h.home.path().join(".specfact/telemetry-delivery");
+    let files = || -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    for f in files() {
+        if f.ends_with(".lock") {
+            fs::remove_file(dir.join(f)).unwrap();
+        }
+    }
+    let before = files();
+    assert!(before.iter().any(|f| f.ends_with(".cursor.json")));
+    let st = delivery::state(&h.settings);
+    assert!(st.enrolled && !st.uploader_running);
+    assert_eq!(files(), before);
 }
 
 #[test]

@@ -172,6 +172,58 @@ fn every_failing_collector_state_leaves_the_host_unchanged() {
     wait_uploader_done(home.path());
 }
 
+/// As `host 3>&1 | cat` does: the host inherits a pipe as descriptor 3. The uploader
+/// must not keep it, or the reader waits for the uploader to give up on the collector.
+#[cfg(unix)]
+#[test]
+fn the_uploader_does_not_keep_the_hosts_other_descriptors_open() {
+    use std::io::Read;
+    use std::os::unix::io::FromRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let c = Collector::start(Mode::BlackHole);
+    let home = tempfile::tempdir().unwrap();
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two descriptors it creates.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and are owned here only.
+    let (mut reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let mut cmd = host(home.path(), &c.endpoint());
+    cmd.env("SPECFACT_TELEMETRY_EXPORT_TIMEOUT", "10")
+        .env("HOST_RETRY_MS", "100,500,20000");
+    let w = fds[1];
+    // SAFETY: dup2 is async-signal-safe; the new descriptor 3 is not close-on-exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(w, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run(cmd);
+    assert_host_unchanged(&out);
+    drop(writer);
+    assert!(c.wait_for_requests(1, Duration::from_secs(10)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = reader.read_to_end(&mut buf);
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(3)).is_ok(),
+        "the uploader kept the host's pipe open"
+    );
+    drop(c);
+    wait_uploader_done(home.path());
+}
+
 #[test]
 fn debug_output_goes_to_stderr_without_the_credential() {
     let c = Collector::start(Mode::Status(401, None, "no"));

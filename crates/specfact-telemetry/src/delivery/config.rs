@@ -184,25 +184,50 @@ impl DeliveryConfig {
         None
     }
 
-    /// Replaces every header value (and the endpoint's user-info) in `text` by its
-    /// redacted form, so no message can carry a credential.
+    /// Replaces every header value (and the endpoint's user-info and query) in `text`
+    /// by its redacted form, so no message can carry a credential. Each secret is also
+    /// looked for as a collector may echo it: JSON-escaped and percent-encoded.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        // (secret, replacement, shortest length worth replacing).
+        let mut secrets: Vec<(String, String, usize)> = Vec::new();
         for h in &self.headers {
             let v = h.value.expose().trim();
-            if !v.is_empty() && out.contains(v) {
-                out = out.replace(v, &h.value.redacted());
-            }
+            secrets.push((v.to_owned(), h.value.redacted(), 1));
             // The credential part alone (`Bearer abc` → `abc`) may appear too.
             if let Some((_, cred)) = v.split_once(' ') {
-                let cred = cred.trim();
-                if cred.len() >= 4 && out.contains(cred) {
-                    out = out.replace(cred, "****");
+                secrets.push((cred.trim().to_owned(), "****".to_owned(), 4));
+            }
+        }
+        secrets.push((self.endpoint.clone(), self.endpoint_display(), 1));
+        secrets.extend(
+            endpoint_secrets(&self.endpoint)
+                .into_iter()
+                .map(|s| (s, "****".to_owned(), 4)),
+        );
+        // Longest first, so a part never breaks up a whole.
+        let mut variants: Vec<(String, &str)> = Vec::new();
+        for (secret, with, min) in &secrets {
+            if secret.chars().count() < *min {
+                continue;
+            }
+            for v in [
+                secret.clone(),
+                json_escaped(secret),
+                percent_encoded(secret, false),
+                percent_encoded(secret, true),
+                percent_decoded(secret),
+            ] {
+                if !v.is_empty() && !variants.iter().any(|(x, _)| *x == v) {
+                    variants.push((v, with));
                 }
             }
         }
-        if out.contains(&self.endpoint) {
-            out = out.replace(&self.endpoint, &self.endpoint_display());
+        variants.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        let mut out = text.to_owned();
+        for (v, with) in variants {
+            if out.contains(&v) {
+                out = out.replace(&v, with);
+            }
         }
         out
     }
@@ -310,6 +335,82 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The secret parts of an endpoint: its user-info (and password), its query string
+/// and each query value.
+fn endpoint_secrets(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some((_, rest)) = url.split_once("://") else {
+        return out;
+    };
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        out.push(userinfo.to_owned());
+        if let Some((_, pw)) = userinfo.split_once(':') {
+            out.push(pw.to_owned());
+        }
+    }
+    if let Some((_, query)) = tail.split_once('?') {
+        let query = query.split('#').next().unwrap_or_default();
+        out.push(query.to_owned());
+        for pair in query.split('&') {
+            if let Some((_, value)) = pair.split_once('=') {
+                out.push(value.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// `s` as it appears inside a JSON string, with `/` escaped as some encoders do.
+fn json_escaped(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default();
+    inner.replace('/', "\\/")
+}
+
+/// `s` with every byte outside the URL-unreserved set percent-encoded.
+fn percent_encoded(s: &str, lower: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else if lower {
+            out.push_str(&format!("%{b:02x}"));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `s` with `%XX` sequences (and `+`) decoded; `s` itself when that is not UTF-8.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
 /// The endpoint with user-info and query replaced by `****`, for anything shown to people.
 pub fn redact_endpoint(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -381,6 +482,48 @@ mod tests {
             "sent Bearer **** to https://****@h.example/v1/traces?****"
         );
         assert!(cfg.refusal().is_none());
+    }
+
+    #[test]
+    fn echoed_secrets_are_scrubbed_in_their_escaped_and_encoded_forms() {
+        let cfg = DeliveryConfig {
+            endpoint: "http://127.0.0.1:9/v1/trace?api_key=QSECRET999&x=1".into(),
+            headers: vec![Header {
+                name: "Authorization".into(),
+                value: crate::settings::Secret::new("Basic dXNlcjpwYXNz/ab+c="),
+                source: crate::settings::Source::Config,
+            }],
+            service_name: "s".into(),
+            service_namespace: "n".into(),
+            deployment_environment: "e".into(),
+            batch_size: 1,
+            batch_timeout: Duration::from_secs(1),
+            export_timeout: Duration::from_secs(1),
+            debug: false,
+            allow_insecure_http: false,
+            log_path: "/l".into(),
+            state_dir: "/s".into(),
+            protocol: Protocol::Protobuf,
+            compression: Compression::Gzip,
+            retry: RetryPolicy::default(),
+        };
+        for echoed in [
+            r#"{"got":"Basic dXNlcjpwYXNz\/ab+c="}"#,
+            r#"{"got":"dXNlcjpwYXNz\/ab+c="}"#,
+            "got Basic%20dXNlcjpwYXNz%2Fab%2Bc%3D",
+            "got dXNlcjpwYXNz%2fab%2bc%3d",
+            "Cannot POST /v1/trace?api_key=QSECRET999",
+            "unknown key QSECRET999",
+        ] {
+            let out = cfg.scrub(echoed);
+            for secret in ["dXNlcjpwYXNz", "QSECRET999"] {
+                assert!(!out.contains(secret), "{echoed} -> {out}");
+            }
+        }
+        assert_eq!(
+            cfg.scrub("Cannot POST /v1/trace?api_key=QSECRET999"),
+            "Cannot POST /v1/trace?api_key=****"
+        );
     }
 
     #[test]

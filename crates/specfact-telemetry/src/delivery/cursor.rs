@@ -121,9 +121,42 @@ pub(crate) struct CursorFile {
     /// Starts of lines before `base` that were appended with the endpoint configured
     /// (processes finishing together while the cursor was being created).
     pub backfill: Vec<u64>,
+    /// When delivery to this endpoint started (RFC 3339): no later than the wall-clock
+    /// time of enrolment nor the `timestamp` of the event that enrolled it. Absent in
+    /// cursors written by older versions.
+    #[serde(default)]
+    pub enrolled_at: Option<String>,
+    /// Set when the log was rewritten and the position could not be recovered.
+    #[serde(default)]
+    pub unplaced: Option<Unplaced>,
     /// Counters and times for `status`.
     #[serde(default)]
     pub stats: Stats,
+}
+
+/// Lines of a rewritten log whose place relative to the enrolment is unknown: those
+/// before `upto` are sent only when their `timestamp` is at or after `since`, so
+/// events logged before the endpoint was configured stay local across rewrites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Unplaced {
+    /// The enrolment time (RFC 3339).
+    pub since: String,
+    /// The end of the log when it was re-based: later lines are new.
+    pub upto: u64,
+}
+
+impl Unplaced {
+    /// Whether the event in the line starting at `offset` must not be sent.
+    pub(crate) fn skips(&self, offset: u64, event: &Event) -> bool {
+        if offset >= self.upto {
+            return false;
+        }
+        match (parse_timestamp(&self.since), event.timestamp) {
+            (Some(since), Some(t)) => t < since,
+            // An event without a time cannot be placed; an unreadable bound places nothing.
+            _ => true,
+        }
+    }
 }
 
 impl CursorFile {
@@ -143,8 +176,44 @@ impl CursorFile {
             offset,
             last: None,
             backfill: Vec::new(),
+            enrolled_at: Some(now_string()),
+            unplaced: None,
             stats: Stats::default(),
         }
+    }
+
+    /// Moves the enrolment time back to `t` (the `timestamp` of an event appended
+    /// with the endpoint configured) if `t` is earlier. Returns whether it changed.
+    pub(crate) fn note_event_time(&mut self, t: Option<SystemTime>) -> bool {
+        let Some(t) = t else { return false };
+        match parse_time(&self.enrolled_at) {
+            Some(at) if at <= t => false,
+            // Cursors from older versions have no enrolment time: leave them alone.
+            None if self.enrolled_at.is_none() => false,
+            _ => {
+                self.enrolled_at = Some(format_timestamp(t));
+                true
+            }
+        }
+    }
+
+    /// Re-bases the cursor on `file` at `offset` after the log changed under it.
+    /// When the position was lost (`offset` 0 although the cursor had started or
+    /// acknowledged something), lines up to `log_len` are filtered by enrolment time.
+    pub(crate) fn rebase(&mut self, file: Option<FileId>, offset: u64, log_len: u64) {
+        self.unplaced = if offset == 0 {
+            self.enrolled_at.clone().map(|since| Unplaced {
+                since,
+                upto: log_len,
+            })
+        } else {
+            None
+        };
+        self.file = file;
+        self.base = offset;
+        self.offset = offset;
+        self.last = None;
+        self.backfill.clear();
     }
 
     /// Notes that a line starting at `offset` was appended with this endpoint configured.
@@ -329,17 +398,32 @@ pub(crate) fn complete_lines_from(log: &LocalLog, offset: u64) -> io::Result<u64
     }
 }
 
+/// The line starting at `offset`'s event time, if it is a complete event line.
+pub(crate) fn event_time_at(log: &LocalLog, offset: u64) -> Option<SystemTime> {
+    let line = log.read_from(offset).ok()?.next()?.ok()?;
+    if line.offset != offset || !line.complete {
+        return None;
+    }
+    line.entry.ok()?.timestamp
+}
+
 /// Events waiting to be sent: backfilled lines plus complete event lines after the cursor.
 pub(crate) fn pending_events(cursor: &CursorFile, log: &LocalLog) -> io::Result<u64> {
-    let from = match verify(cursor, log)? {
+    let (from, unplaced) = match verify(cursor, log)? {
         Resume::NoLog => return Ok(0),
-        Resume::Continue => cursor.offset,
-        Resume::Rebase { offset, .. } => offset,
+        Resume::Continue => (cursor.offset, cursor.unplaced.clone()),
+        Resume::Rebase { file, offset, .. } => {
+            let mut c = cursor.clone();
+            c.rebase(file, offset, u64::MAX);
+            (offset, c.unplaced)
+        }
     };
     let mut n = 0u64;
     for line in log.read_from(from).map_err(io::Error::other)? {
         let line = line?;
-        if line.complete && line.entry.is_ok() {
+        if let (true, Ok(e)) = (line.complete, &line.entry)
+            && !unplaced.as_ref().is_some_and(|u| u.skips(line.offset, e))
+        {
             n += 1;
         }
     }
@@ -441,6 +525,21 @@ mod tests {
             Resume::Rebase { offset, .. } => assert_eq!(offset, first_unsent),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn cursors_without_an_enrolment_time_still_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.json");
+        let old = r#"{"version":1,"endpoint":"e","log_path":"/l","file":null,"base":3,"offset":3,"last":null,"backfill":[],"stats":{}}"#;
+        fs::write(&p, old).unwrap();
+        let mut c = load(&p).unwrap();
+        assert_eq!(
+            (c.enrolled_at.as_deref(), c.unplaced.as_ref()),
+            (None, None)
+        );
+        c.rebase(None, 0, 10);
+        assert_eq!(c.unplaced, None);
     }
 
     #[test]

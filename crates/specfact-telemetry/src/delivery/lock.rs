@@ -48,12 +48,16 @@ impl FileLock {
     }
 }
 
-/// Whether somebody holds the lock at `path` right now.
+/// Whether somebody holds the lock at `path` right now. Creates nothing: a missing
+/// lock file is not held (read-only callers such as `status` leave no files behind).
 pub(crate) fn is_held(path: &Path) -> bool {
-    match FileLock::try_acquire(path) {
-        Ok(Some(_released_on_drop)) => false,
-        Ok(None) => true,
-        Err(_) => false,
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => false,
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
     }
 }
 
@@ -79,5 +83,13 @@ mod tests {
         drop(first);
         assert!(!is_held(&p));
         assert!(FileLock::try_acquire(&p).unwrap().is_some());
+    }
+
+    #[test]
+    fn asking_whether_a_missing_lock_is_held_creates_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("x.lock");
+        assert!(!is_held(&p));
+        assert!(!p.exists());
     }
 }

@@ -167,9 +167,14 @@ fn after_append_inner(
                     file,
                     appended.offset,
                 ));
+                if let Some(c) = slot.as_mut() {
+                    c.note_event_time(cursor::event_time_at(log, appended.offset));
+                }
             }
             Some(c) => {
-                c.note_append(file, appended.offset);
+                if c.note_append(file, appended.offset) {
+                    c.note_event_time(cursor::event_time_at(log, appended.offset));
+                }
             }
         }
         let c = slot.as_mut()?;

@@ -157,7 +157,9 @@ fn reap() {
 
 /// Forks and execs the uploader without waiting for the exec: the host only pays
 /// for the fork. The child gets its own session, standard streams on `/dev/null`
-/// (stderr kept in debug mode) and the locked file across the exec. Everything it
+/// (stderr kept in debug mode, so a caller capturing the host's stderr in debug mode
+/// waits for the uploader) and the locked file across the exec; every other
+/// descriptor of the host is closed. Everything it
 /// needs is allocated before the fork; after it, the child makes only
 /// async-signal-safe calls.
 #[cfg(unix)]
@@ -205,8 +207,14 @@ fn spawn_detached(
         .collect();
     let devnull = cstr(b"/dev/null")?;
     let keep_stderr = cfg.debug;
+    // SAFETY: sysconf only reads a limit.
+    let open_max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max_fd = i32::try_from(open_max)
+        .unwrap_or(i32::MAX)
+        .clamp(1024, 65536)
+        - 1;
 
-    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask,
+    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask, close_range,
     // setsid, open, dup2, close, fcntl, execve, _exit) on memory prepared above, and
     // never returns into Rust code.
     let pid = unsafe { libc::fork() };
@@ -227,6 +235,7 @@ fn spawn_detached(
                     libc::close(fd);
                 }
             }
+            close_inherited(lock_fd, max_fd);
             let flags = libc::fcntl(lock_fd, libc::F_GETFD);
             if flags >= 0 {
                 libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
@@ -242,6 +251,44 @@ fn spawn_detached(
         pids.push(pid);
     }
     Ok(pid as u32)
+}
+
+/// In the forked child: closes every descriptor from 3 up except `keep`, so the
+/// uploader holds no pipe, socket or file of the host (a pipe kept open would keep
+/// whoever reads the host's output waiting until the uploader exits). Without
+/// `close_range` it closes each number up to `max_fd`. Async-signal-safe.
+#[cfg(unix)]
+unsafe fn close_inherited(keep: i32, max_fd: i32) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let range = |first: i32, last: i32| -> bool {
+            if first > last {
+                return true;
+            }
+            // SAFETY: close_range only closes descriptors of this process.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_close_range,
+                    first as libc::c_uint,
+                    last as libc::c_uint,
+                    0 as libc::c_uint,
+                ) == 0
+            }
+        };
+        let below = keep >= 3 && range(3, keep - 1);
+        let above = range(keep.max(2) + 1, i32::MAX);
+        if (below || keep < 3) && above {
+            return;
+        }
+    }
+    for fd in 3..=max_fd.max(keep) {
+        if fd != keep {
+            // SAFETY: closing a descriptor number we may or may not have is harmless.
+            unsafe {
+                libc::close(fd);
+            }
+        }
+    }
 }
 
 #[cfg(not(unix))]

@@ -371,6 +371,9 @@ pub(crate) fn prepare_cursor(
                 file,
                 at,
             ));
+            if let Some(c) = slot.as_mut() {
+                c.note_event_time(cursor::event_time_at(log, at));
+            }
         }
         let Some(c) = slot.as_mut() else {
             return Ok(None);
@@ -387,11 +390,7 @@ pub(crate) fn prepare_cursor(
                     cfg,
                     &format!("{reason}; resuming delivery at byte {offset}"),
                 );
-                c.file = file;
-                c.base = offset;
-                c.offset = offset;
-                c.last = None;
-                c.backfill.clear();
+                c.rebase(file, offset, log_len(log));
                 c.stats.log_resets += 1;
                 c.stats.last_reset = Some(format!("{}: {reason}", now_string()));
             }
@@ -452,6 +451,19 @@ pub(crate) fn drain(
             break;
         }
         match line.entry {
+            Ok(event)
+                if c.unplaced
+                    .as_ref()
+                    .is_some_and(|u| u.skips(line.offset, &event)) =>
+            {
+                debug(
+                    cfg,
+                    &format!(
+                        "not sending the event at byte {}: logged before delivery to this endpoint started",
+                        line.offset
+                    ),
+                );
+            }
             Ok(event) => batch.push(Item {
                 event,
                 start: line.offset,
