@@ -433,6 +433,31 @@ pub fn redact_endpoint(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A configuration with this endpoint and one Authorization header.
+    fn config_with(endpoint: &str, authorization: &str) -> DeliveryConfig {
+        DeliveryConfig {
+            endpoint: endpoint.into(),
+            headers: vec![Header {
+                name: "Authorization".into(),
+                value: crate::settings::Secret::new(authorization),
+                source: crate::settings::Source::Config,
+            }],
+            service_name: "s".into(),
+            service_namespace: "n".into(),
+            deployment_environment: "e".into(),
+            batch_size: 1,
+            batch_timeout: Duration::from_secs(1),
+            export_timeout: Duration::from_secs(1),
+            debug: false,
+            allow_insecure_http: false,
+            log_path: "/l".into(),
+            state_dir: "/s".into(),
+            protocol: Protocol::Protobuf,
+            compression: Compression::Gzip,
+            retry: RetryPolicy::default(),
+        }
+    }
+
     #[test]
     fn loopback_hosts_are_recognised_without_resolving() {
         for h in [
@@ -451,27 +476,10 @@ mod tests {
 
     #[test]
     fn debug_output_hides_credentials() {
-        let cfg = DeliveryConfig {
-            endpoint: "https://user:pw@h.example/v1/traces?key=k3y".into(),
-            headers: vec![Header {
-                name: "Authorization".into(),
-                value: crate::settings::Secret::new("Bearer t0ken"),
-                source: crate::settings::Source::Config,
-            }],
-            service_name: "s".into(),
-            service_namespace: "n".into(),
-            deployment_environment: "e".into(),
-            batch_size: 1,
-            batch_timeout: Duration::from_secs(1),
-            export_timeout: Duration::from_secs(1),
-            debug: false,
-            allow_insecure_http: false,
-            log_path: "/l".into(),
-            state_dir: "/s".into(),
-            protocol: Protocol::Protobuf,
-            compression: Compression::Gzip,
-            retry: RetryPolicy::default(),
-        };
+        let cfg = config_with(
+            "https://user:pw@h.example/v1/traces?key=k3y",
+            "Bearer t0ken",
+        );
         let shown = format!("{cfg:?}");
         for secret in ["pw", "k3y", "t0ken"] {
             assert!(!shown.contains(secret), "{shown}");
@@ -486,27 +494,10 @@ mod tests {
 
     #[test]
     fn echoed_secrets_are_scrubbed_in_their_escaped_and_encoded_forms() {
-        let cfg = DeliveryConfig {
-            endpoint: "http://127.0.0.1:9/v1/trace?api_key=QSECRET999&x=1".into(),
-            headers: vec![Header {
-                name: "Authorization".into(),
-                value: crate::settings::Secret::new("Basic dXNlcjpwYXNz/ab+c="),
-                source: crate::settings::Source::Config,
-            }],
-            service_name: "s".into(),
-            service_namespace: "n".into(),
-            deployment_environment: "e".into(),
-            batch_size: 1,
-            batch_timeout: Duration::from_secs(1),
-            export_timeout: Duration::from_secs(1),
-            debug: false,
-            allow_insecure_http: false,
-            log_path: "/l".into(),
-            state_dir: "/s".into(),
-            protocol: Protocol::Protobuf,
-            compression: Compression::Gzip,
-            retry: RetryPolicy::default(),
-        };
+        let cfg = config_with(
+            "http://127.0.0.1:9/v1/trace?api_key=QSECRET999&x=1",
+            "Basic dXNlcjpwYXNz/ab+c=",
+        );
         for echoed in [
             r#"{"got":"Basic dXNlcjpwYXNz\/ab+c="}"#,
             r#"{"got":"dXNlcjpwYXNz\/ab+c="}"#,
