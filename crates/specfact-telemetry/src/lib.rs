@@ -81,7 +81,7 @@ pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
 pub use report::{Report, ReportError, ReportOptions};
-pub use sanitize::{DropReason, Dropped, MachineIdentity, Sanitized, Sanitizer};
+pub use sanitize::{DropReason, Dropped, MachineIdentity, RecheckMemo, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};
 pub use tracker::{CommandGuard, Outcome, Telemetry, TelemetryBuilder, error_type_name};

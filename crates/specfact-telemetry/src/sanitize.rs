@@ -125,6 +125,30 @@ pub const MAX_CLI_VERSION_LEN: usize = 32;
 /// How many characters of a dropped key [`Dropped::key`] keeps.
 const MAX_PRINTED_KEY_CHARS: usize = 64;
 
+/// String verdicts remembered while re-checking many events
+/// ([`Sanitizer::recheck_with`]); bounded, so memory does not grow with the log.
+#[derive(Debug, Default)]
+pub struct RecheckMemo {
+    /// (0 command | 1 error | 2 cli_version, text) → the accepted form.
+    names: std::collections::HashMap<(u8, String), Option<String>>,
+    /// (field, text) → the accepted value.
+    fields: std::collections::HashMap<(String, String), Option<FieldValue>>,
+}
+
+impl RecheckMemo {
+    /// Most remembered verdicts of each sort; past this the memo starts over.
+    const MAX_ENTRIES: usize = 4096;
+
+    fn bound(&mut self) {
+        if self.names.len() > Self::MAX_ENTRIES {
+            self.names.clear();
+        }
+        if self.fields.len() > Self::MAX_ENTRIES {
+            self.fields.clear();
+        }
+    }
+}
+
 /// Checks raw metadata against a [`Schema`] and a [`MachineIdentity`].
 #[derive(Debug, Clone, Copy)]
 pub struct Sanitizer<'a> {
@@ -223,7 +247,22 @@ impl<'a> Sanitizer<'a> {
     /// and the library's own keys by their formats. Returns `None` when the command
     /// itself is not acceptable, so the event is not sent at all.
     pub fn recheck(&self, event: &crate::event::Event) -> Option<crate::event::Event> {
-        let command = self.command(&event.command).ok()?;
+        self.recheck_with(event, &mut RecheckMemo::default())
+    }
+
+    /// [`recheck`](Self::recheck) for many events: string verdicts are remembered in
+    /// `memo`, since a log repeats the same command names, modes and versions.
+    pub fn recheck_with(
+        &self,
+        event: &crate::event::Event,
+        memo: &mut RecheckMemo,
+    ) -> Option<crate::event::Event> {
+        memo.bound();
+        let command = memo
+            .names
+            .entry((0, event.command.clone()))
+            .or_insert_with(|| self.command(&event.command).ok())
+            .clone()?;
         let mut fields = Vec::with_capacity(event.fields.len());
         for (key, value) in &event.fields {
             let raw = match value {
@@ -232,25 +271,50 @@ impl<'a> Sanitizer<'a> {
                 FieldValue::Float(f) => Value::Float(*f),
                 FieldValue::Str(s) => Value::Str(s.clone()),
             };
-            let checked = match self.schema.kind(key) {
-                Some(kind) => self.check(kind, &raw),
-                None if RESERVED_KEYS.contains(&key.as_str())
-                    || !crate::schema::is_field_name(key) =>
-                {
-                    Err(DropReason::UnknownField)
+            if let FieldValue::Str(text) = value {
+                let verdict = memo
+                    .fields
+                    .entry((key.clone(), text.clone()))
+                    .or_insert_with(|| self.recheck_field(key, value, &raw))
+                    .clone();
+                if let Some(v) = verdict {
+                    fields.push((key.clone(), v));
                 }
-                None => match value {
-                    FieldValue::Bool(_) => self.check(&FieldKind::Bool, &raw),
-                    FieldValue::Int(_) | FieldValue::Float(_) => {
-                        self.check(&FieldKind::Number, &raw)
-                    }
-                    FieldValue::Str(_) => self.check(&FieldKind::Command, &raw),
-                },
-            };
-            if let Ok(v) = checked {
+                continue;
+            }
+            if let Some(v) = self.recheck_field(key, value, &raw) {
                 fields.push((key.clone(), v));
             }
         }
+        Some(self.recheck_rest(event, command, fields, memo))
+    }
+
+    fn recheck_field(&self, key: &str, value: &FieldValue, raw: &Value) -> Option<FieldValue> {
+        {
+            let checked = match self.schema.kind(key) {
+                Some(kind) => self.check(kind, raw),
+                None if RESERVED_KEYS.contains(&key) || !crate::schema::is_field_name(key) => {
+                    Err(DropReason::UnknownField)
+                }
+                None => match value {
+                    FieldValue::Bool(_) => self.check(&FieldKind::Bool, raw),
+                    FieldValue::Int(_) | FieldValue::Float(_) => {
+                        self.check(&FieldKind::Number, raw)
+                    }
+                    FieldValue::Str(_) => self.check(&FieldKind::Command, raw),
+                },
+            };
+            checked.ok()
+        }
+    }
+
+    fn recheck_rest(
+        &self,
+        event: &crate::event::Event,
+        command: String,
+        fields: Vec<(String, FieldValue)>,
+        memo: &mut RecheckMemo,
+    ) -> crate::event::Event {
         let session_id = if event.session_id.len() == 32
             && event
                 .session_id
@@ -266,10 +330,22 @@ impl<'a> Sanitizer<'a> {
             Ok(FieldValue::Float(d)) => d,
             _ => 0.0,
         };
-        Some(crate::event::Event {
+        let error = event.error.as_ref().and_then(|e| {
+            memo.names
+                .entry((1, e.clone()))
+                .or_insert_with(|| self.error_type(e).ok())
+                .clone()
+        });
+        let cli_version = event.cli_version.as_ref().and_then(|v| {
+            memo.names
+                .entry((2, v.clone()))
+                .or_insert_with(|| self.cli_version(v).ok())
+                .clone()
+        });
+        crate::event::Event {
             command,
             success: event.success,
-            error: event.error.as_deref().and_then(|e| self.error_type(e).ok()),
+            error,
             duration_ms,
             session_id,
             telemetry_version: event
@@ -281,10 +357,7 @@ impl<'a> Sanitizer<'a> {
                         && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
                 })
                 .map(str::to_owned),
-            cli_version: event
-                .cli_version
-                .as_deref()
-                .and_then(|v| self.cli_version(v).ok()),
+            cli_version,
             opt_in_source: event
                 .opt_in_source
                 .as_deref()
@@ -293,7 +366,7 @@ impl<'a> Sanitizer<'a> {
             timestamp: event.timestamp,
             event_id: event.event_id,
             fields,
-        })
+        }
     }
 
     /// Checks the host's version string (`0.20.5`, `1.2.0-rc.1+abc`), at most 32 characters.
@@ -405,6 +478,38 @@ fn is_invisible_format(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_verdicts_match_fresh_ones_and_the_memo_stays_bounded() {
+        let schema = Schema::specfact();
+        let identity = MachineIdentity::from_names(["ada"]);
+        let s = Sanitizer::new(&schema, &identity);
+        let mut memo = RecheckMemo::default();
+        let lines = [
+            r#"{"mode":"repro","command":"repro.run","success":false,"error":"Exit","duration_ms":3,"session_id":"0123456789abcdef0123456789abcdef","cli_version":"1.2.3"}"#,
+            r#"{"mode":"/home/ada","command":"repro.run","success":false,"error":"boom at /tmp/x","duration_ms":3,"session_id":"0123456789abcdef0123456789abcdef","cli_version":"ada"}"#,
+            r#"{"mode":"ada-build","command":"ada.run","success":true,"duration_ms":3,"session_id":"x"}"#,
+        ];
+        for round in 0..3 {
+            for line in lines {
+                let e = crate::event::Event::from_json_line(line.as_bytes()).unwrap();
+                assert_eq!(
+                    s.recheck_with(&e, &mut memo),
+                    s.recheck(&e),
+                    "round {round}: {line}"
+                );
+            }
+        }
+        for i in 0..10_000 {
+            let line = format!(
+                r#"{{"mode":"m{i}","command":"c.x{i}","success":true,"duration_ms":1,"session_id":"y"}}"#
+            );
+            let e = crate::event::Event::from_json_line(line.as_bytes()).unwrap();
+            s.recheck_with(&e, &mut memo);
+        }
+        assert!(memo.names.len() <= RecheckMemo::MAX_ENTRIES + 1);
+        assert!(memo.fields.len() <= RecheckMemo::MAX_ENTRIES + 1);
+    }
     use crate::schema::library_field_kind;
 
     /// The event log written by SpecFact CLI 0.20.5 (`fixtures/python-specfact-0.20.5/telemetry.log`).

@@ -14,7 +14,7 @@ use crate::env::EnvSnapshot;
 use crate::event::{Event, format_timestamp};
 use crate::log::LocalLog;
 use crate::otlp::{self, RequestBuilder, ResourceInfo};
-use crate::sanitize::{MachineIdentity, Sanitizer};
+use crate::sanitize::{MachineIdentity, RecheckMemo, Sanitizer};
 use crate::schema::Schema;
 
 /// One event line to send.
@@ -70,6 +70,7 @@ pub(crate) struct Shipper<'a> {
     /// What every event read from the log is checked against again before it is sent.
     schema: Schema,
     identity: MachineIdentity,
+    memo: RecheckMemo,
 }
 
 impl<'a> Shipper<'a> {
@@ -95,6 +96,7 @@ impl<'a> Shipper<'a> {
                 let env = EnvSnapshot::from_process();
                 MachineIdentity::detect(&env, env.home().as_deref())
             },
+            memo: RecheckMemo::default(),
         }
     }
 
@@ -120,9 +122,10 @@ impl<'a> Shipper<'a> {
         let info = ResourceInfo::from_config(self.cfg);
         // Only what passes the sanitizer again leaves the machine (see `Sanitizer::recheck`).
         let sanitizer = Sanitizer::new(&self.schema, &self.identity);
+        let memo = &mut self.memo;
         let events: Vec<Event> = items
             .iter()
-            .filter_map(|i| sanitizer.recheck(&i.event))
+            .filter_map(|i| sanitizer.recheck_with(&i.event, memo))
             .collect();
         let Some(client) = self.client else {
             // Dry run: the exact request, as OTLP/JSON.
