@@ -166,6 +166,29 @@ pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// The figures of one command's row, after its name: runs, sessions, share of
+/// sessions, success rate, median and p95 duration, violations.
+pub fn command_figures(c: &specfact_telemetry::report::CommandReport) -> [String; 7] {
+    [
+        count(c.runs),
+        count(c.sessions),
+        percent(c.session_share),
+        percent(c.success_rate),
+        duration(c.duration_ms.median),
+        duration(c.duration_ms.p95),
+        count(c.violations),
+    ]
+}
+
+/// ` (the last 12 of 40)` when only the last `shown` of `total` rows are listed.
+pub fn last_of(shown: usize, total: usize) -> String {
+    if shown < total {
+        format!(" (the last {shown} of {total})")
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

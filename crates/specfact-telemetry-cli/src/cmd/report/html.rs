@@ -276,16 +276,13 @@ fn tables(r: &Report) -> String {
     for c in &r.commands {
         let _ = write!(
             s,
-            r#"<tr data-command="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr data-command="{}"><td>{}</td>{}</tr>"#,
             esc(&c.command),
             esc(&c.command),
-            count(c.runs),
-            count(c.sessions),
-            percent(c.session_share),
-            percent(c.success_rate),
-            format::duration(c.duration_ms.median),
-            format::duration(c.duration_ms.p95),
-            count(c.violations)
+            format::command_figures(c)
+                .iter()
+                .map(|f| format!("<td>{}</td>", esc(f)))
+                .collect::<String>()
         );
     }
     s.push_str("</tbody></table>");

@@ -52,15 +52,9 @@ pub fn render(r: &Report) -> String {
         for c in &r.commands {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} |",
                 cell(&c.command),
-                count(c.runs),
-                count(c.sessions),
-                percent(c.session_share),
-                percent(c.success_rate),
-                format::duration(c.duration_ms.median),
-                format::duration(c.duration_ms.p95),
-                count(c.violations)
+                format::command_figures(c).join(" | ")
             );
         }
     }
@@ -69,11 +63,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             s,
             "\n### Regressions prevented per week{}\n",
-            if shown < r.weeks.len() {
-                format!(" (the last {shown} of {})", r.weeks.len())
-            } else {
-                String::new()
-            }
+            format::last_of(shown, r.weeks.len())
         );
         s.push_str("| Week | From | Events | Prevented | Contract violations | Plan drift |\n| --- | --- | ---: | ---: | ---: | ---: |\n");
         for w in &r.weeks[r.weeks.len() - shown..] {

@@ -60,30 +60,15 @@ pub fn render(r: &Report, log: &str) -> String {
         "Violations",
     ]);
     for c in &r.commands {
-        t.add_row(vec![
-            crate::cmd::output::printable(&c.command).into_owned(),
-            count(c.runs),
-            count(c.sessions),
-            percent(c.session_share),
-            percent(c.success_rate),
-            format::duration(c.duration_ms.median),
-            format::duration(c.duration_ms.p95),
-            count(c.violations),
-        ]);
+        let mut row = vec![crate::cmd::output::printable(&c.command).into_owned()];
+        row.extend(format::command_figures(c));
+        t.add_row(row);
     }
     let _ = writeln!(s, "{t}");
 
     if !r.weeks.is_empty() {
         let shown = r.weeks.len().min(TEXT_WEEKS);
-        let _ = writeln!(
-            s,
-            "\nWeeks{}",
-            if shown < r.weeks.len() {
-                format!(" (the last {shown} of {})", r.weeks.len())
-            } else {
-                String::new()
-            }
-        );
+        let _ = writeln!(s, "\nWeeks{}", format::last_of(shown, r.weeks.len()));
         let mut t = table(&[
             "Week",
             "From",
