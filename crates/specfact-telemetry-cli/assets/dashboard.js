@@ -12,6 +12,17 @@
       last[id] = html;
     }
   }
+  // "Live: updated 04:35:12 UTC", with the exact instant in the <time> element.
+  function updated(now) {
+    var iso = now.toISOString().replace(/\.\d+Z$/, "Z");
+    var time = document.createElement("time");
+    time.dateTime = iso;
+    time.title = iso;
+    time.textContent = iso.slice(11, 19) + " UTC";
+    status.textContent = "Live: updated ";
+    status.appendChild(time);
+    status.className = "status";
+  }
   function poll() {
     fetch("api/report", { cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (r) {
@@ -27,8 +38,7 @@
         show("notes", html.notes);
         if (html.recent !== undefined) { show("recent", html.recent); }
         document.body.setAttribute("data-events", String(data.report.events));
-        status.textContent = "Live: updated " + new Date().toISOString().replace(/\.\d+Z$/, "Z");
-        status.className = "status";
+        updated(new Date());
       })
       .catch(function (e) {
         status.textContent = "Not updating (" + e.message + "); retrying";

@@ -1,6 +1,7 @@
 //! `report`: the headline figures of your own telemetry, as a terminal table, JSON,
 //! Markdown or a self-contained HTML page.
 
+pub mod fit;
 pub mod format;
 pub mod html;
 pub mod markdown;
@@ -133,10 +134,15 @@ pub fn options(ctx: &Context) -> ReportOptions {
     }
 }
 
-/// Renders a report in a format.
-pub fn render(report: &Report, format: Format, log: &Path) -> anyhow::Result<String> {
+/// Renders a report in a format; the table fits `width` characters (no limit when `None`).
+pub fn render(
+    report: &Report,
+    format: Format,
+    log: &Path,
+    width: Option<usize>,
+) -> anyhow::Result<String> {
     Ok(match format {
-        Format::Table => text::render(report, &log.display().to_string()),
+        Format::Table => text::render(report, &log.display().to_string(), width),
         Format::Json => serde_json::to_string_pretty(report)? + "\n",
         Format::Markdown => markdown::render(report),
         Format::Html => html::page(report, false),
@@ -166,7 +172,12 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         ..options(ctx)
     };
     let report = build(&LocalLog::new(&path), &opts)?;
-    let out = render(&report, args.format, &path)?;
+    // A file is read later, in whatever window: only the terminal's output fits the terminal.
+    let width = match args.output {
+        None => fit::terminal_width(),
+        Some(_) => None,
+    };
+    let out = render(&report, args.format, &path, width)?;
     match &args.output {
         Some(file) => {
             std::fs::write(file, out)

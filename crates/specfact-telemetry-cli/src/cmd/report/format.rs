@@ -7,16 +7,52 @@ use specfact_telemetry::report::Date;
 
 /// `1234567` → `1,234,567`.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    group(&n.to_string())
+}
+
+/// Puts a comma between each group of three digits of a run of digits.
+fn group(digits: &str) -> String {
+    let len = digits.chars().count();
+    let mut out = String::with_capacity(len + len / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+        if i > 0 && (len - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
 }
+
+/// A number with `places` decimals and thousands separators: `4152.34` → `4,152.3`.
+pub fn decimal(x: f64, places: usize) -> String {
+    let s = format!("{:.places$}", x.abs());
+    let (whole, fraction) = s.split_once('.').unwrap_or((&s, ""));
+    let sign = if x < 0.0 && s.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+        "-"
+    } else {
+        ""
+    };
+    let mut out = format!("{sign}{}", group(whole));
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
+}
+
+/// A count and its noun, singular for one: `1 event`, `2,000 events`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// Whether the log holds nothing at all yet: no event, in the period or outside it, and
+/// no line that failed to read. (A log that does not exist holds nothing either.)
+pub fn nothing_recorded(r: &Report) -> bool {
+    r.events == 0 && r.outside_period == 0 && r.malformed_lines == 0
+}
+
+/// What to do when [`nothing_recorded`]: how to start.
+pub const HOW_TO_START: &str = "To start, turn telemetry on with `specfact-telemetry enable` (`specfact-telemetry status` says whether it is on), then run a SpecFact command: its events show up here.";
 
 /// A share as a percentage: `0.667` → `67%`, `0.071` → `7.1%`, none → `–`.
 pub fn percent(share: Option<f64>) -> String {
@@ -40,13 +76,13 @@ pub fn duration(ms: Option<f64>) -> String {
         Some(ms) if ms < 1000.0 => format!("{ms:.2} ms").replace(".00 ms", " ms"),
         Some(ms) if ms < 60_000.0 => format!("{:.1} s", ms / 1000.0),
         Some(ms) if ms < 3_600_000.0 => format!("{:.1} min", ms / 60_000.0),
-        Some(ms) => format!("{:.1} h", ms / 3_600_000.0),
+        Some(ms) => format!("{} h", decimal(ms / 3_600_000.0, 1)),
     }
 }
 
 /// An average with one decimal: `2.75` → `2.8`; none → `–`.
 pub fn average(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".to_owned(), |x| format!("{x:.1}"))
+    x.map_or_else(|| "–".to_owned(), |x| decimal(x, 1))
 }
 
 /// The UTC date of a time.
@@ -80,45 +116,59 @@ pub fn regressions_sentence(r: &Report) -> String {
     s
 }
 
-/// Remarks a reader needs to read the figures right.
+/// Remarks a reader needs to read the figures right, in plain words.
 pub fn notes(r: &Report) -> Vec<String> {
     let mut n = Vec::new();
     if r.without_timestamp > 0 {
+        let one = r.without_timestamp == 1;
         n.push(format!(
-            "{} events have no timestamp (written by the Python tool): they count in the totals and are left out of the weekly figures.",
-            count(r.without_timestamp)
+            "{} no timestamp (written by the Python tool): {} in the totals and {} left out of the weekly figures.",
+            were(r.without_timestamp, "event has", "events have"),
+            if one { "it counts" } else { "they count" },
+            if one { "is" } else { "are" },
         ));
     }
     if r.outside_period > 0 {
         n.push(format!(
-            "{} events are outside the period asked for (events without a timestamp cannot be placed in a period and are among them).",
-            count(r.outside_period)
+            "{} outside the period asked for (events without a timestamp cannot be placed in a period and are among them).",
+            were(r.outside_period, "event is", "events are")
         ));
     }
     if r.malformed_lines > 0 {
         n.push(format!(
-            "{} lines of the log are not valid events and were skipped.",
-            count(r.malformed_lines)
+            "{} of the log {} skipped.",
+            plural(r.malformed_lines, "line", "lines"),
+            if r.malformed_lines == 1 {
+                "is not a valid event and was"
+            } else {
+                "are not valid events and were"
+            },
         ));
     }
     if r.without_session > 0 {
         n.push(format!(
-            "{} events have no session id and are in no session count.",
-            count(r.without_session)
+            "{} no session id and {} in no session count.",
+            were(r.without_session, "event has", "events have"),
+            if r.without_session == 1 { "is" } else { "are" },
         ));
     }
     if !r.sessions.exact {
         n.push(format!(
-            "Session counts are estimates (HyperLogLog, standard error {:.1}%).",
-            r.sessions.standard_error * 100.0
+            "Session counts this large are estimates, typically within {} of the exact number.",
+            percent(Some(r.sessions.standard_error))
         ));
     }
     if r.commands.iter().any(|c| !c.duration_ms.exact) {
         n.push(
-            "Medians and 95th percentiles of commands with more than 256 runs are within 1% (log-scale histogram).".to_owned(),
+            "For commands with more than 256 runs, the median and 95th-percentile durations are estimates within 1%.".to_owned(),
         );
     }
     n
+}
+
+/// `1 event has`, `3 events have`: a count with its noun and verb.
+fn were(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// The headline facts, as (label, plain-text value), in the order every format shows
@@ -139,9 +189,9 @@ pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
         rows.push((
             "Prevented per week",
             format!(
-                "{} on average over {} weeks",
+                "{} on average over {}",
                 average(r.weekly.average_violations),
-                count(r.weekly.weeks)
+                plural(r.weekly.weeks, "week", "weeks")
             ),
         ));
     }
@@ -157,10 +207,10 @@ pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
     rows.push((
         "Discovered",
         format!(
-            "{} features and {} stories in {} imports",
-            count(r.discovery.features),
-            count(r.discovery.stories),
-            count(r.discovery.runs)
+            "{} and {} in {}",
+            plural(r.discovery.features, "feature", "features"),
+            plural(r.discovery.stories, "story", "stories"),
+            plural(r.discovery.runs, "import", "imports")
         ),
     ));
     rows
@@ -210,5 +260,15 @@ mod tests {
         assert_eq!(duration(Some(192_000.0)), "3.2 min");
         assert_eq!(duration(Some(5_400_000.0)), "1.5 h");
         assert_eq!(average(Some(2.75)), "2.8");
+        assert_eq!(average(Some(4152.34)), "4,152.3");
+        assert_eq!(duration(Some(4152.3 * 3_600_000.0)), "4,152.3 h");
+        assert_eq!(decimal(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(decimal(-1234.5, 1), "-1,234.5");
+        assert_eq!(decimal(-0.01, 1), "0.0");
+        assert_eq!(decimal(999.96, 1), "1,000.0");
+        assert_eq!(decimal(12.0, 0), "12");
+        assert_eq!(plural(1, "event", "events"), "1 event");
+        assert_eq!(plural(0, "event", "events"), "0 events");
+        assert_eq!(plural(1_000, "week", "weeks"), "1,000 weeks");
     }
 }

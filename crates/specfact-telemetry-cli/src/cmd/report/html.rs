@@ -10,8 +10,8 @@ use serde::Serialize;
 use specfact_telemetry::Report;
 use specfact_telemetry::event::format_timestamp;
 
-use super::format::{self, count, percent};
-use super::svg::{self, CHART_WEEKS, Series, esc};
+use super::format::{self, count, percent, plural};
+use super::svg::{self, CHART_WEEKS, Part, Series, esc};
 
 const CSS: &str = include_str!("../../../assets/report.css");
 const SCRIPT: &str = include_str!("../../../assets/dashboard.js");
@@ -49,14 +49,51 @@ fn opt(x: Option<f64>) -> String {
     x.map_or_else(String::new, |x| x.to_string())
 }
 
+/// Text with `code spans` in backquotes, as HTML.
+fn with_code(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(part))
+            } else {
+                esc(part)
+            }
+        })
+        .collect()
+}
+
+/// What the page shows instead of zeros when nothing has been recorded yet.
+fn nothing_yet(live: bool) -> String {
+    format!(
+        r#"<div class="empty-state" id="nothing-recorded"><h2>Nothing recorded yet</h2><p>Your telemetry log holds no events, so there is nothing to show.</p><p>{}</p>{}</div>"#,
+        with_code(format::HOW_TO_START),
+        if live {
+            "<p>This page fills in by itself as soon as the first event is recorded.</p>"
+        } else {
+            ""
+        }
+    )
+}
+
 /// Renders every section of the page.
 pub fn sections(r: &Report, live: bool) -> Sections {
+    if format::nothing_recorded(r) {
+        return Sections {
+            period: "No events recorded yet".to_owned(),
+            headline: nothing_yet(live),
+            charts: String::new(),
+            tables: String::new(),
+            notes: String::new(),
+            recent: live.then(String::new),
+        };
+    }
     Sections {
         period: esc(&format!(
-            "{} · {} events · {} sessions",
+            "{} · {} · {}",
             format::period(r),
-            count(r.events),
-            count(r.sessions.count)
+            plural(r.events, "event", "events"),
+            plural(r.sessions.count, "session", "sessions")
         )),
         headline: headline(r),
         charts: charts(r),
@@ -102,7 +139,10 @@ fn headline(r: &Report) -> String {
         "Prevented per week",
         &opt(r.weekly.average_violations),
         &format::average(r.weekly.average_violations),
-        &format!("on average over {} weeks", count(r.weekly.weeks)),
+        &format!(
+            "on average over {}",
+            plural(r.weekly.weeks, "week", "weeks")
+        ),
     );
     match &r.most_used {
         Some(m) => card(
@@ -128,7 +168,7 @@ fn headline(r: &Report) -> String {
         "Events",
         &r.events.to_string(),
         &count(r.events),
-        &format!("{} sessions", count(r.sessions.count)),
+        &plural(r.sessions.count, "session", "sessions"),
     );
     card(
         &mut s,
@@ -136,7 +176,11 @@ fn headline(r: &Report) -> String {
         "Success rate",
         &opt(r.success_rate),
         &percent(r.success_rate),
-        &format!("{} of {} runs", count(r.successes), count(r.events)),
+        &format!(
+            "{} of {}",
+            count(r.successes),
+            plural(r.events, "run", "runs")
+        ),
     );
     card(
         &mut s,
@@ -156,30 +200,28 @@ fn headline(r: &Report) -> String {
         "Features discovered",
         &r.discovery.features.to_string(),
         &count(r.discovery.features),
-        &format!("and {} stories", count(r.discovery.stories)),
+        &format!("and {}", plural(r.discovery.stories, "story", "stories")),
     );
     s.push_str("</div>");
-    s.push_str(&svg::share_bar(
-        "chart-share",
-        &[
-            (
-                "contract_violations",
-                "Contract violations",
-                "contract",
-                g.contract_violations.count,
-                g.contract_violations.share,
-            ),
-            (
-                "plan_drift",
-                "Plan drift",
-                "drift",
-                g.plan_drift.count,
-                g.plan_drift.share,
-            ),
-            ("other", "Other", "other", g.other.count, g.other.share),
-        ],
-    ));
-    s.push_str(&svg::legend(&regression_series(&[])));
+    let parts: [Part<'_>; 3] = [
+        (
+            "contract_violations",
+            "Contract violations",
+            "contract",
+            g.contract_violations.count,
+            g.contract_violations.share,
+        ),
+        (
+            "plan_drift",
+            "Plan drift",
+            "drift",
+            g.plan_drift.count,
+            g.plan_drift.share,
+        ),
+        ("other", "Other", "other", g.other.count, g.other.share),
+    ];
+    s.push_str(&svg::share_bar("chart-share", &parts));
+    s.push_str(&svg::share_legend(&parts));
     s
 }
 
@@ -223,12 +265,12 @@ fn charts(r: &Report) -> String {
     let shown = if weeks.len() < r.weeks.len() {
         format!("the last {} of {} weeks", weeks.len(), r.weeks.len())
     } else {
-        format!("{} weeks", weeks.len())
+        plural(weeks.len() as u64, "week", "weeks")
     };
     let mut s = String::new();
     let events = [Series {
         name: "events",
-        label: "events",
+        label: "Events",
         class: "events",
         values: weeks.iter().map(|w| w.events).collect(),
     }];
@@ -257,51 +299,101 @@ fn charts(r: &Report) -> String {
     figure(
         &mut s,
         "Command shares",
-        "Share of sessions in which each command ran.",
+        "Share of sessions in which each command ran; the longest bar is the largest share.",
         &svg::command_shares("chart-commands", &r.commands),
     );
     figure(
         &mut s,
         "Durations",
-        "Median (dot) to 95th percentile (bar end) per command, logarithmic scale.",
+        "Median (dot) to 95th percentile (bar end) per command, on a logarithmic scale.",
         &svg::durations("chart-durations", &r.commands),
     );
     s
 }
 
-fn tables(r: &Report) -> String {
-    let mut s = String::from(
-        r#"<h2>Commands</h2><table id="commands"><thead><tr><th>Command</th><th>Runs</th><th>Sessions</th><th>Share of sessions</th><th>Success</th><th>Median</th><th>p95</th><th>Violations</th></tr></thead><tbody>"#,
-    );
-    for c in &r.commands {
-        let _ = write!(
-            s,
-            r#"<tr data-command="{}"><td>{}</td>{}</tr>"#,
-            esc(&c.command),
-            esc(&c.command),
-            format::command_figures(c)
-                .iter()
-                .map(|f| format!("<td>{}</td>", esc(f)))
-                .collect::<String>()
-        );
+/// A table: `columns` are (header, numeric); each row's cells are already HTML.
+/// Numeric cells are right-aligned in tabular figures, and every cell carries its
+/// header so that narrow screens can show a row as a list of "header: value".
+fn table(id: &str, columns: &[(&str, bool)], rows: &[(String, Vec<String>)]) -> String {
+    let class = |numeric: bool| if numeric { r#" class="num""# } else { "" };
+    let mut s = format!(r#"<table id="{id}"><thead><tr>"#);
+    for &(header, numeric) in columns {
+        let _ = write!(s, "<th{}>{}</th>", class(numeric), esc(header));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for (attributes, cells) in rows {
+        let _ = write!(s, "<tr{attributes}>");
+        for (cell, &(header, numeric)) in cells.iter().zip(columns) {
+            let _ = write!(
+                s,
+                r#"<td{} data-label="{}">{cell}</td>"#,
+                class(numeric),
+                esc(header)
+            );
+        }
+        s.push_str("</tr>");
     }
     s.push_str("</tbody></table>");
-    s.push_str(
-        r#"<details><summary>Weeks</summary><table id="weeks"><thead><tr><th>Week</th><th>From</th><th>Events</th><th>Regressions prevented</th><th>Contract violations</th><th>Plan drift</th></tr></thead><tbody>"#,
-    );
-    for w in r.weeks.iter().rev() {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            w.week,
-            w.start,
-            count(w.events),
-            count(w.violations),
-            count(w.contract_violations),
-            count(w.plan_drift)
-        );
-    }
-    s.push_str("</tbody></table></details>");
+    s
+}
+
+fn tables(r: &Report) -> String {
+    let rows: Vec<(String, Vec<String>)> = r
+        .commands
+        .iter()
+        .map(|c| {
+            let mut cells = vec![esc(&c.command)];
+            cells.extend(format::command_figures(c).iter().map(|f| esc(f)));
+            (format!(r#" data-command="{}""#, esc(&c.command)), cells)
+        })
+        .collect();
+    let mut s = String::from("<h2>Commands</h2>");
+    s.push_str(&table(
+        "commands",
+        &[
+            ("Command", false),
+            ("Runs", true),
+            ("Sessions", true),
+            ("Share of sessions", true),
+            ("Success", true),
+            ("Median", true),
+            ("p95", true),
+            ("Violations", true),
+        ],
+        &rows,
+    ));
+    // Every week, newest first, always open: the page is also for printing.
+    let rows: Vec<(String, Vec<String>)> = r
+        .weeks
+        .iter()
+        .rev()
+        .map(|w| {
+            (
+                String::new(),
+                vec![
+                    w.week.to_string(),
+                    w.start.to_string(),
+                    count(w.events),
+                    count(w.violations),
+                    count(w.contract_violations),
+                    count(w.plan_drift),
+                ],
+            )
+        })
+        .collect();
+    s.push_str("<h2>Weeks</h2>");
+    s.push_str(&table(
+        "weeks",
+        &[
+            ("Week", false),
+            ("From", false),
+            ("Events", true),
+            ("Regressions prevented", true),
+            ("Contract violations", true),
+            ("Plan drift", true),
+        ],
+        &rows,
+    ));
     s
 }
 
@@ -318,35 +410,66 @@ fn notes(r: &Report) -> String {
     s
 }
 
+/// A time for people (`2026-12-02 04:35:12 UTC`, or just the clock with `clock`) in a
+/// `<time>` element that keeps the exact instant for machines and tooltips.
+fn time(t: std::time::SystemTime, clock: bool) -> String {
+    let iso = format_timestamp(t);
+    let (day, rest) = iso.split_once('T').unwrap_or((&iso, ""));
+    let seconds = rest.split('.').next().unwrap_or(rest).trim_end_matches('Z');
+    let shown = if clock {
+        format!("{seconds} UTC")
+    } else {
+        format!("{day} {seconds} UTC")
+    };
+    format!(
+        r#"<time datetime="{}" title="{}">{}</time>"#,
+        esc(&iso),
+        esc(&iso),
+        esc(&shown)
+    )
+}
+
 fn recent(r: &Report) -> String {
-    let mut s = String::from(
-        r#"<h2>Recent events</h2><table id="recent-events"><thead><tr><th>Time (UTC)</th><th>Command</th><th>Result</th><th>Duration</th><th>Violations</th><th>Session</th></tr></thead><tbody>"#,
-    );
-    if r.recent.is_empty() {
-        s.push_str(r#"<tr><td colspan="6">No events yet.</td></tr>"#);
-    }
-    for e in &r.recent {
-        let time = e.timestamp.map_or_else(|| "–".to_owned(), format_timestamp);
-        let result = match (&e.error, e.success) {
-            (_, true) => "ok".to_owned(),
-            (Some(err), false) => format!("failed ({err})"),
-            (None, false) => "failed".to_owned(),
-        };
-        let session: String = e.session_id.chars().take(8).collect();
-        let _ = write!(
-            s,
-            r#"<tr><td>{}</td><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,
-            esc(&time),
-            esc(&e.command),
-            if e.success { "ok" } else { "failed" },
-            esc(&result),
-            format::duration(Some(e.duration_ms)),
-            e.count("violations_detected")
-                .map_or_else(|| "–".to_owned(), |v| v.to_string()),
-            esc(&session)
-        );
-    }
-    s.push_str("</tbody></table>");
+    let rows: Vec<(String, Vec<String>)> = r
+        .recent
+        .iter()
+        .map(|e| {
+            let when = e
+                .timestamp
+                .map_or_else(|| "–".to_owned(), |t| time(t, false));
+            let result = match (&e.error, e.success) {
+                (_, true) => "ok".to_owned(),
+                (Some(err), false) => format!("failed ({err})"),
+                (None, false) => "failed".to_owned(),
+            };
+            let session: String = e.session_id.chars().take(8).collect();
+            (
+                format!(r#" class="{}""#, if e.success { "ok" } else { "failed" }),
+                vec![
+                    when,
+                    esc(&e.command),
+                    esc(&result),
+                    esc(&format::duration(Some(e.duration_ms))),
+                    e.count("violations_detected")
+                        .map_or_else(|| "–".to_owned(), |v| format::decimal(v as f64, 0)),
+                    format!("<code>{}</code>", esc(&session)),
+                ],
+            )
+        })
+        .collect();
+    let mut s = String::from("<h2>Recent events</h2>");
+    s.push_str(&table(
+        "recent-events",
+        &[
+            ("Time", false),
+            ("Command", false),
+            ("Result", false),
+            ("Duration", true),
+            ("Violations", true),
+            ("Session", false),
+        ],
+        &rows,
+    ));
     s
 }
 
@@ -354,7 +477,7 @@ fn recent(r: &Report) -> String {
 /// current by polling `api/report`.
 pub fn page(r: &Report, live: bool) -> String {
     let sec = sections(r, live);
-    let generated = format_timestamp(std::time::SystemTime::now());
+    let now = std::time::SystemTime::now();
     let mut s = String::with_capacity(64 * 1024);
     s.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     s.push_str(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#);
@@ -372,9 +495,9 @@ pub fn page(r: &Report, live: bool) -> String {
         r#"<header><h1>SpecFact telemetry</h1><p id="period">{}</p><p id="status" class="status">{}</p></header><main>"#,
         sec.period,
         if live {
-            format!("Live: updated {}", esc(&generated))
+            format!("Live: updated {}", time(now, true))
         } else {
-            format!("Generated {}", esc(&generated))
+            format!("Generated {}", time(now, false))
         }
     );
     let _ = write!(

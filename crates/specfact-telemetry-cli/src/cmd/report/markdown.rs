@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use specfact_telemetry::Report;
 
-use super::format::{self, count, percent};
+use super::format::{self, count, percent, plural};
 
 /// Weeks listed (the most recent ones).
 const MARKDOWN_WEEKS: usize = 12;
@@ -28,12 +28,17 @@ fn cell(s: &str) -> String {
 /// Renders the report as GitHub-flavoured Markdown.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
+    if format::nothing_recorded(r) {
+        s.push_str("## Telemetry report\n\nNothing has been recorded yet.\n\n");
+        let _ = writeln!(s, "{}", format::HOW_TO_START);
+        return s;
+    }
     let _ = writeln!(s, "## Telemetry report: {}\n", format::period(r));
     let _ = writeln!(
         s,
-        "{} events in {} sessions; {} succeeded.\n",
-        count(r.events),
-        count(r.sessions.count),
+        "{} in {}; {} succeeded.\n",
+        plural(r.events, "event", "events"),
+        plural(r.sessions.count, "session", "sessions"),
         percent(r.success_rate)
     );
     s.push_str("| Headline | |\n| --- | --- |\n");
