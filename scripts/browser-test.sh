@@ -2,7 +2,9 @@
 # End-to-end browser test of `view` and `report --format html`, in Debian's Chromium.
 #
 # Generates a log, starts `view --no-open` on it, loads the dashboard headless and checks
-# its numbers and charts against `report --format json`, then stops the server.
+# its numbers and charts against `report --format json`, and the layout of both pages at
+# 1400 and 420 px; does the same for a log with nothing in it; then stops the servers.
+# Screenshots go to $SCREENSHOT_DIR (default: target/browser/), for CI to keep.
 # Needs: /usr/bin/chromium (apt-get install -y chromium) and Node.js with npm; installs
 # playwright-core (no browser download) into tests/browser/node_modules from the lock file.
 set -euo pipefail
@@ -21,11 +23,31 @@ generate="$target_dir/debug/examples/generate_log"
 
 work=$(mktemp -d)
 server_pid=""
+empty_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pid $empty_pid; do
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Starts `view` in the background; leaves its address in $served_url.
+# Usage: serve OUTPUT_FILE [view options]; its pid is left in $served_pid.
+serve() {
+  local out=$1; shift
+  "$bin" view --no-open --port 0 --stop-after 600 "$@" > "$out" 2>&1 &
+  served_pid=$!
+  local address=""
+  for _ in $(seq 1 100); do
+    address=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$out" | head -n 1 || true)
+    [ -n "$address" ] && break
+    kill -0 "$served_pid" 2>/dev/null || { cat "$out" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$address" ] || { echo "browser-test: view printed no address" >&2; cat "$out" >&2; exit 1; }
+  served_url=$address
+}
 
 export HOME="$work/home"
 mkdir -p "$HOME/.specfact"
@@ -35,18 +57,23 @@ log="$HOME/.specfact/telemetry.log"
 "$bin" report --format json > "$work/report.json"
 "$bin" report --format html --output "$work/report.html" 2>/dev/null
 
-"$bin" view --no-open --port 0 --stop-after 600 > "$work/view.out" 2>&1 &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/view.out" | head -n 1 || true)
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/view.out" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "browser-test: view printed no address" >&2; cat "$work/view.out" >&2; exit 1; }
+serve "$work/view.out"
+server_pid=$served_pid
+url=$served_url
 echo "browser-test: dashboard at $url"
 
+# Nothing recorded yet: a log that does not exist, for the dashboard and the report.
+empty_log="$work/empty/telemetry.log"
+mkdir -p "$work/empty"
+"$bin" report --format html --log "$empty_log" --output "$work/empty.html" 2>/dev/null
+serve "$work/view-empty.out" --log "$empty_log"
+empty_pid=$served_pid
+empty_url=$served_url
+echo "browser-test: empty dashboard at $empty_url"
+
+shots="${SCREENSHOT_DIR:-$target_dir/browser}"
 cd tests/browser
 DASHBOARD_URL="$url" REPORT_JSON="$work/report.json" REPORT_HTML="$work/report.html" LOG_PATH="$log" \
-  SCREENSHOT_DIR="${SCREENSHOT_DIR:-$target_dir/browser}" node --test dashboard.test.mjs
+  EMPTY_DASHBOARD_URL="$empty_url" EMPTY_LOG_PATH="$empty_log" EMPTY_REPORT_HTML="$work/empty.html" \
+  SCREENSHOT_DIR="$shots" node --test dashboard.test.mjs
+echo "browser-test: screenshots at 1400 and 420 px in $shots"

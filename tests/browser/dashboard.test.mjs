@@ -8,6 +8,9 @@
 //   REPORT_HTML    `report --format html` of the same log
 //   LOG_PATH       the log, to append new events to
 //   SCREENSHOT_DIR where to leave screenshots for people to look at
+//   EMPTY_DASHBOARD_URL  `view` of a log that does not exist yet
+//   EMPTY_LOG_PATH       that log, to create
+//   EMPTY_REPORT_HTML    `report --format html` of an empty log
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, mkdirSync } from "node:fs";
@@ -24,6 +27,9 @@ const report = JSON.parse(readFileSync(env("REPORT_JSON"), "utf8"));
 const htmlFile = env("REPORT_HTML");
 const logPath = env("LOG_PATH");
 const shots = process.env.SCREENSHOT_DIR;
+const emptyUrl = env("EMPTY_DASHBOARD_URL");
+const emptyLog = env("EMPTY_LOG_PATH");
+const emptyHtml = env("EMPTY_REPORT_HTML");
 
 let browser;
 before(async () => {
@@ -38,8 +44,8 @@ before(async () => {
 after(async () => { await browser?.close(); });
 
 /// A page that records every request it makes.
-async function open(target) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1800 } });
+async function open(target, width = 1200) {
+  const page = await browser.newPage({ viewport: { width, height: 1800 } });
   const requests = [];
   page.on("request", (r) => requests.push(r.url()));
   const errors = [];
@@ -77,7 +83,7 @@ async function checkAgainst(page, r) {
   assert.equal(c.text, percent(g.plan_drift.share));
   c = await card("per_week");
   close(c.value, r.weekly.average_violations, "per week");
-  assert.equal(c.text, r.weekly.average_violations.toFixed(1));
+  assert.equal(c.text, r.weekly.average_violations.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
   c = await card("most_used");
   assert.equal(c.value, r.most_used.command);
   const mostUsedSub = await page.$eval('[data-metric="most_used"] + .sub', (el) => el.textContent);
@@ -185,5 +191,161 @@ test("the HTML report shows the same figures and fetches nothing", async () => {
   assert.equal(await page.$$eval("script", (s) => s.length), 0);
   assert.deepEqual(errors, []);
   if (shots) await page.screenshot({ path: `${shots}/report.png`, fullPage: true });
+  await page.close();
+});
+
+async function screenshot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// What must hold at any width: nothing wider than the window, every chart inside its
+/// box with all its text, labels large enough to read, bars that use their panel.
+async function checkLayout(page, what) {
+  const sizes = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }));
+  assert.ok(sizes.scroll <= sizes.inner, `${what}: the page scrolls sideways (${sizes.scroll} > ${sizes.inner})`);
+  const charts = await page.$$eval("svg.chart", (svgs) => svgs.map((svg) => {
+    const box = svg.getBoundingClientRect();
+    const parent = svg.parentElement.getBoundingClientRect();
+    const texts = [...svg.querySelectorAll("text")].map((t) => {
+      const r = t.getBoundingClientRect();
+      const ctm = t.getScreenCTM();
+      return {
+        text: t.textContent,
+        left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+        px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(ctm.a, ctm.b),
+      };
+    });
+    return {
+      id: svg.id,
+      box: { left: box.left, right: box.right, top: box.top, bottom: box.bottom, width: box.width },
+      parent: { left: parent.left, right: parent.right },
+      texts,
+    };
+  }));
+  assert.ok(charts.length >= 5, `${what}: only ${charts.length} charts`);
+  const slack = 0.5;
+  for (const c of charts) {
+    assert.ok(c.box.width > 0, `${what}: #${c.id} has no width`);
+    assert.ok(c.box.left >= c.parent.left - slack && c.box.right <= c.parent.right + slack,
+      `${what}: #${c.id} sticks out of its box (${c.box.left}–${c.box.right} in ${c.parent.left}–${c.parent.right})`);
+    assert.ok(c.box.left >= 0 && c.box.right <= sizes.inner, `${what}: #${c.id} is outside the window`);
+    for (const t of c.texts) {
+      assert.ok(t.left >= c.box.left - slack && t.right <= c.box.right + slack
+        && t.top >= c.box.top - slack && t.bottom <= c.box.bottom + slack,
+        `${what}: "${t.text}" in #${c.id} is clipped (${t.left}–${t.right} in ${c.box.left}–${c.box.right})`);
+      assert.ok(t.px >= 11, `${what}: "${t.text}" in #${c.id} is ${t.px.toFixed(1)} px`);
+    }
+  }
+  // The command-share bars use their panel: the largest share spans it.
+  const bars = await page.$eval("#chart-commands", (svg) => ({
+    panel: svg.getBoundingClientRect().width,
+    longest: Math.max(...[...svg.querySelectorAll("rect[data-command]")].map((r) => r.getBoundingClientRect().width)),
+  }));
+  assert.ok(bars.longest >= 0.9 * bars.panel, `${what}: the longest share bar is ${bars.longest} of ${bars.panel} px`);
+  // Figures are right-aligned in tabular digits, and every figure is marked as one.
+  const cells = await page.$$eval("table td", (tds) => tds.map((td) => ({
+    text: td.textContent, num: td.classList.contains("num"),
+    align: getComputedStyle(td).textAlign, digits: getComputedStyle(td).fontVariantNumeric,
+    visible: td.getBoundingClientRect().width > 0,
+    code: td.querySelector("code") !== null,
+  })));
+  const figure = /^(–|-?[\d,]+(\.\d+)?( ?(%|ms|s|min|h))?)$/;
+  let numbers = 0;
+  for (const c of cells.filter((c) => c.visible)) {
+    // Session ids are code, not figures, whatever their letters.
+    if (figure.test(c.text) && !c.code) assert.ok(c.num, `${what}: figure "${c.text}" is not marked as one`);
+    if (c.num) {
+      numbers++;
+      assert.equal(c.align, "right", `${what}: "${c.text}" is aligned ${c.align}`);
+      assert.match(c.digits, /tabular-nums/, `${what}: "${c.text}" is not in tabular figures`);
+      // Thousands separators everywhere.
+      assert.doesNotMatch(c.text, /\d{4}/, `${what}: "${c.text}" has no thousands separator`);
+    }
+  }
+  assert.ok(numbers > 20, `${what}: only ${numbers} figures in tables`);
+  for (const text of await page.$$eval(".card .value, svg text", (els) => els.map((e) => e.textContent))) {
+    if (/^[\d,.\s%a-z–]+$/.test(text)) assert.doesNotMatch(text, /\d{4}/, `${what}: "${text}" has no thousands separator`);
+  }
+}
+
+/// Legends name only what is there; times and notes read as words.
+async function checkWording(page, r, what) {
+  const legends = await page.$$eval(".legend span", (els) => els.map((e) => e.textContent));
+  assert.ok(legends.length >= 2, `${what}: legends ${legends}`);
+  for (const l of legends) assert.doesNotMatch(l, /(^|\s)0%/, `${what}: a legend entry at 0 %: ${l}`);
+  if (r.regressions.other.count === 0) {
+    assert.ok(!legends.some((l) => l.startsWith("Other")), `${what}: "Other" in a legend: ${legends}`);
+  }
+  const time = await page.$eval("#status time", (t) => ({ iso: t.dateTime, title: t.title, text: t.textContent }));
+  assert.match(time.iso, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, what);
+  assert.equal(time.title, time.iso);
+  assert.match(time.text, /^(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC$/, `${what}: time reads "${time.text}"`);
+  const notes = await page.$eval("#notes", (n) => n.textContent);
+  assert.ok(notes.length > 0, `${what}: no notes`);
+  for (const jargon of ["HyperLogLog", "histogram", "standard error"]) {
+    assert.ok(!notes.includes(jargon), `${what}: "${jargon}" in the notes`);
+  }
+}
+
+for (const width of [1400, 420]) {
+  test(`the dashboard at ${width} px: fits, reads, and says what the JSON says`, async () => {
+    const { page, errors } = await open(url, width);
+    await page.waitForFunction(() => document.body.dataset.events !== undefined, null, { timeout: 15000 });
+    // Events added by the test above are in the page too; check the layout and words.
+    await checkLayout(page, `dashboard ${width}`);
+    await checkWording(page, report, `dashboard ${width}`);
+    assert.deepEqual(errors, []);
+    await screenshot(page, `dashboard-${width}`);
+    await page.close();
+  });
+
+  test(`the HTML report at ${width} px: fits, reads, and prints every week`, async () => {
+    const { page, errors } = await open(pathToFileURL(htmlFile).href, width);
+    await checkAgainst(page, report);
+    await checkLayout(page, `report ${width}`);
+    await checkWording(page, report, `report ${width}`);
+    assert.deepEqual(errors, []);
+    await screenshot(page, `report-${width}`);
+    // On paper, every week is there.
+    await page.emulateMedia({ media: "print" });
+    const weeks = await page.$$eval("#weeks tbody tr", (rows) => rows.filter((r) => r.getBoundingClientRect().height > 0).length);
+    assert.equal(weeks, report.weeks.length);
+    await page.close();
+  });
+
+  test(`an empty log at ${width} px says how to start, in the report and the dashboard`, async () => {
+    for (const target of [pathToFileURL(emptyHtml).href, emptyUrl]) {
+      const { page, errors } = await open(target, width);
+      const state = await page.waitForSelector("#nothing-recorded", { timeout: 15000 });
+      const text = await state.textContent();
+      assert.match(text, /Nothing recorded yet/);
+      assert.match(text, /specfact-telemetry enable/);
+      assert.equal(await page.$$eval("[data-metric], svg", (els) => els.length), 0, "zeros shown");
+      const scroll = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(scroll <= 0, `${target}: scrolls sideways by ${scroll}px`);
+      assert.deepEqual(errors, []);
+      await screenshot(page, `empty-${target === emptyUrl ? "dashboard" : "report"}-${width}`);
+      await page.close();
+    }
+  });
+}
+
+test("the empty dashboard fills in by itself when the first event arrives", async () => {
+  const { page } = await open(emptyUrl, 420);
+  await page.waitForFunction(() => document.body.dataset.events === "0", null, { timeout: 15000 });
+  appendFileSync(emptyLog, JSON.stringify({
+    violations_detected: 2, session_id: "first".padEnd(32, "0"), success: true,
+    duration_ms: 12.5, command: "plan.compare", timestamp: new Date().toISOString(),
+  }) + "\n");
+  await page.waitForFunction(() => document.body.dataset.events === "1", null, { timeout: 15000 });
+  assert.equal(await page.$$eval("#nothing-recorded", (els) => els.length), 0);
+  assert.equal(await page.$eval('[data-metric="regressions"]', (el) => el.textContent), "2");
+  const period = await page.$eval("#period", (el) => el.textContent);
+  assert.match(period, /1 event · 1 session$/);
   await page.close();
 });
