@@ -193,3 +193,23 @@ fn listens_on_loopback_only() {
         assert!(refused.is_err(), "reachable on {ip}");
     }
 }
+
+#[test]
+fn before_anything_is_recorded_the_page_says_how_to_start() {
+    let home = Home::new();
+    let server = start(&home);
+    let port = server.port;
+    let (status, _, page) = get(port, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"id="nothing-recorded""#), "{page}");
+    assert!(page.contains("<code>specfact-telemetry enable</code>"));
+    assert!(!page.contains("data-metric"), "zeros on an empty dashboard");
+
+    // The first event replaces the advice with figures on the next poll.
+    home.write("telemetry.log", line("repro.run", 3));
+    let (_, _, body) = get(port, "/api/report");
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let headline = j["html"]["headline"].as_str().unwrap();
+    assert!(!headline.contains("nothing-recorded"), "{headline}");
+    assert!(headline.contains(r#"data-metric="regressions" data-value="3""#));
+}

@@ -3,6 +3,10 @@
 //!
 //! The page is made of [`Sections`]; the dashboard serves them again as JSON so that its
 //! small script can swap them in place when new events arrive.
+//!
+//! The same page reads on a phone and a desktop (charts scale with their box and keep
+//! their text at a readable size, tables turn into lists on narrow screens), prints
+//! whole, and says how to start when nothing has been recorded yet.
 
 use std::fmt::Write;
 
@@ -21,7 +25,7 @@ const SCRIPT: &str = include_str!("../../../assets/dashboard.js");
 pub struct Sections {
     /// The period covered and the totals, in one line.
     pub period: String,
-    /// Headline cards and the share bar.
+    /// Headline cards and the share bar; before anything is recorded, how to start.
     pub headline: String,
     /// The charts.
     pub charts: String,
