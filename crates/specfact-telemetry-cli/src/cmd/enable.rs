@@ -3,11 +3,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use specfact_telemetry::Settings;
 use specfact_telemetry::settings::{CONFIG_FILE, OPT_IN_FILE, Source, validate_endpoint};
 
 use super::config_file::{quote, read_optional, set_top_level, write_private};
+use super::output;
 use crate::context::Context;
 
 /// Arguments of `enable`.
@@ -36,12 +37,24 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             "there is no home directory (HOME is not set), so there is nowhere to keep the opt-in"
         );
     };
-    let headers = args
-        .headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| parse_header(h).with_context(|| format!("--header number {}", i + 1)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Malformed values on the command line are usage errors (exit 2).
+    let mut headers = Vec::new();
+    for (i, h) in args.headers.iter().enumerate() {
+        match parse_header(h) {
+            Ok(h) => headers.push(h),
+            Err(e) => {
+                return Ok(output::usage_error(
+                    "enable",
+                    format_args!("--header number {}: {e}", i + 1),
+                ));
+            }
+        }
+    }
+    if let Some(endpoint) = &args.endpoint
+        && let Err(e) = check_endpoint(endpoint)
+    {
+        return Ok(output::usage_error("enable", e));
+    }
 
     if args.endpoint.is_none() && headers.is_empty() {
         write_private(&dir.join(OPT_IN_FILE), "true\n")?;
@@ -56,7 +69,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             check_endpoint(endpoint)?;
             text = set_top_level(&text, "endpoint", &quote(endpoint), &[]);
         } else if ctx.settings.endpoint.value.is_none() {
-            bail!("--header needs an endpoint: pass --endpoint URL as well");
+            return Ok(output::usage_error(
+                "enable",
+                "--header needs an endpoint: pass --endpoint URL as well",
+            ));
         }
         if !headers.is_empty() {
             let block: Vec<String> = headers

@@ -5,7 +5,6 @@
 //! metrics by writing a JSON object to the file named in `SPECFACT_TELEMETRY_METRICS_FILE`.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
@@ -176,7 +175,7 @@ fn read_metrics(path: &Path, debug: bool) -> Vec<(String, Value)> {
     let note = |why: &dyn std::fmt::Display| {
         output::debug(debug, format_args!("metrics file ignored: {why}"));
     };
-    let file = match open_regular(path) {
+    let file = match fields::open_regular(path) {
         Ok(Some(f)) => f,
         Ok(None) => {
             note(&"not a regular file");
@@ -199,20 +198,6 @@ fn read_metrics(path: &Path, debug: bool) -> Vec<(String, Value)> {
             Vec::new()
         }
     }
-}
-
-/// Opens `path` for reading without blocking on a FIFO the program may have put there;
-/// `None` when it is not a regular file.
-fn open_regular(path: &Path) -> io::Result<Option<File>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(file))
 }
 
 /// While alive, Ctrl-C (SIGINT) and Ctrl-\ (SIGQUIT) do not stop this process, so they
