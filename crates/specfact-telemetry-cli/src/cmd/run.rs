@@ -96,9 +96,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut guard = telemetry.track_command(&args.command, initial);
 
     let started = Instant::now();
-    let status = {
-        let _interrupts = InterruptsIgnored::install();
-        command.status()
+    let (status, forwarded) = {
+        let signals = SignalsForwarded::install();
+        let status = signals.run(&mut command);
+        (status, signals.forwarded())
     };
     let elapsed = started.elapsed();
 
@@ -128,6 +129,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             (code, Err(error_type_name(&err)))
         }
     };
+    // A signal passed on to the program names the failure, whatever the program did.
+    let outcome = match forwarded {
+        Some(signal) => Err(signal_name(signal)),
+        None => outcome,
+    };
     // Whatever telemetry does here, the exit status is the program's.
     let _ = match outcome {
         Ok(()) => guard.success(),
@@ -138,7 +144,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 /// The exit status to pass on, and the outcome to record: `Exit` for a non-zero status,
-/// `Signal` for a program killed by a signal (reported as 128 + the signal, as shells do).
+/// the signal's name (`SIGTERM`) for a program killed by a signal (reported as 128 + the
+/// signal, as shells do).
 fn exit_of(status: ExitStatus) -> (u8, Result<(), String>) {
     if let Some(code) = status.code() {
         let code = u8::try_from(code).unwrap_or(1);
@@ -153,7 +160,7 @@ fn exit_of(status: ExitStatus) -> (u8, Result<(), String>) {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
             let code = u8::try_from(128 + signal).unwrap_or(255);
-            return (code, Err("Signal".to_owned()));
+            return (code, Err(signal_name(signal)));
         }
     }
     (1, Err("Exit".to_owned()))
@@ -200,28 +207,57 @@ fn read_metrics(path: &Path, debug: bool) -> Vec<(String, Value)> {
     }
 }
 
-/// While alive, Ctrl-C (SIGINT) and Ctrl-\ (SIGQUIT) do not stop this process, so they
-/// reach the program alone and its result is still recorded.
+/// The signals `run` passes on to the program: what a CI timeout, a cancel button, a
+/// closed terminal or a `kill` send to `run` itself.
+#[cfg(unix)]
+const FORWARDED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+
+/// The program's process id while it runs (0 before it starts). A signal handler can
+/// reach nothing but statics; these two are the only process-wide state of `run`.
+#[cfg(unix)]
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The first signal forwarded to the program (0 for none).
+#[cfg(unix)]
+static FORWARDED_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+#[cfg(unix)]
+extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    use std::sync::atomic::Ordering;
+    // A signal the terminal sent (Ctrl-C, Ctrl-\, hang-up) went to the program's whole
+    // process group, the program included: passing it on would deliver it twice. Signals
+    // sent by a process (`kill`, a CI runner) have a code of 0 or less.
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+    let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
+    let child = CHILD.load(Ordering::SeqCst);
+    if from_a_process && child > 0 {
+        let _ = FORWARDED_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+        // SAFETY: kill(2) is async-signal-safe; `child` is our own, not yet reaped child.
+        unsafe {
+            libc::kill(child, signal);
+        }
+    }
+}
+
+/// While alive, the signals in [`FORWARDED`] do not stop `run`: they are passed on to
+/// the program, `run` waits for it, records the event, removes the metrics file and
+/// exits as the program did.
 ///
-/// A do-nothing handler is installed rather than `SIG_IGN`, because handlers are reset
-/// to the default when the program is executed while ignored signals would stay
-/// ignored in it. A signal this process already ignores (started in the background by
+/// A handler is installed rather than `SIG_IGN`, because handlers are reset to the
+/// default when the program is executed while ignored signals would stay ignored in it.
+/// A signal this process already ignores (started with `nohup`, or in the background by
 /// a shell) is left alone, so the program inherits that as usual.
-struct InterruptsIgnored {
+struct SignalsForwarded {
     #[cfg(unix)]
     saved: Vec<(libc::c_int, libc::sigaction)>,
 }
 
-#[cfg(unix)]
-extern "C" fn do_nothing(_: libc::c_int) {}
-
-impl InterruptsIgnored {
+impl SignalsForwarded {
     #[cfg(unix)]
     fn install() -> Self {
         let mut saved = Vec::new();
-        for signal in [libc::SIGINT, libc::SIGQUIT] {
+        for signal in FORWARDED {
             // SAFETY: plain sigaction calls with zero-initialised, fully written structs;
-            // the handler does nothing, so it is async-signal-safe.
+            // the handler only uses atomics and kill(2), which are async-signal-safe.
             unsafe {
                 let mut old: libc::sigaction = std::mem::zeroed();
                 if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
@@ -230,31 +266,126 @@ impl InterruptsIgnored {
                     continue;
                 }
                 let mut new: libc::sigaction = std::mem::zeroed();
-                new.sa_sigaction = do_nothing as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                new.sa_flags = libc::SA_RESTART;
+                new.sa_sigaction = forward
+                    as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                    as libc::sighandler_t;
+                new.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
                 libc::sigemptyset(&mut new.sa_mask);
                 if libc::sigaction(signal, &new, std::ptr::null_mut()) == 0 {
                     saved.push((signal, old));
                 }
             }
         }
-        InterruptsIgnored { saved }
+        SignalsForwarded { saved }
     }
 
     #[cfg(not(unix))]
     fn install() -> Self {
-        InterruptsIgnored {}
+        SignalsForwarded {}
+    }
+
+    /// Runs the program to its end, passing signals on while it runs.
+    fn run(&self, command: &mut Command) -> io::Result<ExitStatus> {
+        let status = self.spawn(command).and_then(|mut child| child.wait());
+        #[cfg(unix)]
+        CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
+        status
+    }
+
+    /// Starts the program with the forwarded signals blocked, so that one arriving while
+    /// it starts waits until its pid is known, and is then passed on.
+    fn spawn(&self, command: &mut Command) -> io::Result<std::process::Child> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            use std::sync::atomic::Ordering;
+            // SAFETY: pthread_sigmask on fully initialised sets; the previous mask is
+            // restored below, in this process and in the program.
+            let mut block: libc::sigset_t = unsafe { std::mem::zeroed() };
+            let mut previous: libc::sigset_t = unsafe { std::mem::zeroed() };
+            unsafe {
+                libc::sigemptyset(&mut block);
+                for signal in FORWARDED {
+                    libc::sigaddset(&mut block, signal);
+                }
+                libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut previous);
+            }
+            let inherited = previous;
+            // SAFETY: between fork and exec only pthread_sigmask runs, which is
+            // async-signal-safe; the program starts with the mask `run` started with.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::pthread_sigmask(libc::SIG_SETMASK, &inherited, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+            let child = command.spawn();
+            if let Ok(child) = &child {
+                CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+            }
+            // SAFETY: restores the mask saved above.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
+            }
+            child
+        }
+        #[cfg(not(unix))]
+        {
+            command.spawn()
+        }
+    }
+
+    /// The first signal passed on to the program, if any.
+    fn forwarded(&self) -> Option<i32> {
+        #[cfg(unix)]
+        {
+            use std::sync::atomic::Ordering;
+            Some(FORWARDED_SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
     }
 }
 
-impl Drop for InterruptsIgnored {
+impl Drop for SignalsForwarded {
     fn drop(&mut self) {
         #[cfg(unix)]
-        for (signal, old) in &self.saved {
-            // SAFETY: restores the disposition saved by `install`.
-            unsafe {
-                libc::sigaction(*signal, old, std::ptr::null_mut());
+        {
+            CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
+            for (signal, old) in &self.saved {
+                // SAFETY: restores the disposition saved by `install`.
+                unsafe {
+                    libc::sigaction(*signal, old, std::ptr::null_mut());
+                }
             }
         }
+    }
+}
+
+/// The conventional name of a signal, for the recorded error type (`SIGTERM`).
+pub fn signal_name(signal: i32) -> String {
+    #[cfg(unix)]
+    {
+        let name = match signal {
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGINT => "SIGINT",
+            libc::SIGHUP => "SIGHUP",
+            libc::SIGQUIT => "SIGQUIT",
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGPIPE => "SIGPIPE",
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGUSR1 => "SIGUSR1",
+            libc::SIGUSR2 => "SIGUSR2",
+            _ => return "Signal".to_owned(),
+        };
+        name.to_owned()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal;
+        "Signal".to_owned()
     }
 }
