@@ -64,10 +64,12 @@
 pub mod delivery;
 pub mod env;
 pub mod event;
+pub mod file_identity;
 mod hooks;
 pub mod log;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod private_file;
 pub mod report;
 pub mod sample;
 pub mod sanitize;

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Color, ColumnConstraint, Table, Width};
+use specfact_telemetry::file_identity::FileId;
 use specfact_telemetry::log::LogLine;
 use specfact_telemetry::{Event, FieldValue, LocalLog};
 
@@ -196,7 +197,7 @@ impl Scan {
         keep: usize,
         remember_ids: bool,
     ) -> anyhow::Result<Scan> {
-        let file = FileId::of(log.path());
+        let file = FileId::of_path(log.path());
         let mut scan = Scan {
             recent: VecDeque::new(),
             matching: 0,
@@ -275,26 +276,27 @@ fn follow(
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let Some((id, len)) = FileId::with_len(log.path()) else {
+        let Ok(meta) = std::fs::metadata(log.path()) else {
             // Deleted (purged): start over when it comes back.
             at = Position::default();
             replay_until = 0;
             continue;
         };
-        if at.file.is_some_and(|f| f != id) {
+        let (id, len) = (FileId::of(&meta), meta.len());
+        if at.file.is_some() && at.file != id {
             replay_until = len;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         } else if len < at.offset {
             replay_until = 0;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         }
-        at.file = Some(id);
+        at.file = id;
         if len == at.offset {
             continue;
         }
@@ -410,28 +412,6 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)
-}
-
-/// Identifies a file, to notice when the log is replaced under the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-impl FileId {
-    fn of(path: &std::path::Path) -> Option<FileId> {
-        Self::with_len(path).map(|(id, _)| id)
-    }
-
-    fn with_len(path: &std::path::Path) -> Option<(FileId, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        #[cfg(unix)]
-        let id = {
-            use std::os::unix::fs::MetadataExt;
-            FileId(m.dev(), m.ino())
-        };
-        #[cfg(not(unix))]
-        let id = FileId(0, 0);
-        Some((id, m.len()))
-    }
 }
 
 /// Prints events as a table (with the same column widths for rows that follow) or
