@@ -67,6 +67,7 @@ pub mod event;
 pub mod file_identity;
 mod hooks;
 pub mod log;
+pub mod optin;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod private_file;

@@ -47,6 +47,7 @@ impl Summary {
             })),
             "retry_not_before": time(s.retry_not_before),
             "uploader_running": s.uploader_running,
+            "next_retry": super::doctor::next_retry(s),
             "state_file": s.state_file.as_ref().map(|p| p.display().to_string()),
         })
     }
@@ -92,8 +93,11 @@ impl Summary {
         if let Some(t) = s.retry_not_before {
             out.push_str(&format!("  retry after   {}\n", format_timestamp(t)));
         }
-        if s.uploader_running {
-            out.push_str("  an upload is running now\n");
+        if s.pending > 0 || s.uploader_running {
+            out.push_str(&format!(
+                "  next retry    {}\n",
+                super::doctor::next_retry(s).trim_start_matches("next retry: ")
+            ));
         }
         out
     }

@@ -375,7 +375,11 @@ struct RawLines(Option<File>);
 
 impl RawLines {
     fn open(path: &std::path::Path) -> Self {
-        RawLines(File::open(path).ok())
+        RawLines(
+            specfact_telemetry::log::open_regular_for_reading(path)
+                .ok()
+                .flatten(),
+        )
     }
 
     /// Prints the line of `shown` as it is in the file; if it cannot be read back as the
