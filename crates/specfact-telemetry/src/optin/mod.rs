@@ -29,7 +29,7 @@
 //! assert!(Settings::resolve(&env, Some(home.path())).enabled);
 //!
 //! let done = optin::disable(&Settings::resolve(&env, Some(home.path())))?;
-//! assert!(!done.files.any_enables());
+//! assert!(done.files.is_some_and(|f| !f.any_enables()));
 //! assert!(!Settings::resolve(&env, Some(home.path())).enabled);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
