@@ -11,6 +11,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     // When this process was started as the detached uploader, this delivers and exits.
     specfact_telemetry::delivery::run_uploader_if_requested();
+    if asks_a_subcommand_for_the_version(std::env::args_os().skip(1)) {
+        println!("specfact-telemetry {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     let cli = cli::Cli::parse();
     if writes_only_to_stdout(&cli.command) {
         restore_default_sigpipe();
@@ -23,6 +27,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `specfact-telemetry SUBCOMMAND --version` (or `-V`) and nothing else. It prints the
+/// version as it always did, while subcommand help no longer lists `-V` and a mistyped
+/// subcommand option (`status --verbose`) is not answered with "did you mean --version".
+fn asks_a_subcommand_for_the_version(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    use clap::CommandFactory;
+    let args: Vec<_> = args.collect();
+    let [sub, flag] = args.as_slice() else {
+        return false;
+    };
+    (flag == "--version" || flag == "-V")
+        && cli::Cli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == sub.to_string_lossy())
 }
 
 /// Commands whose only writes are to stdout and local files. The others use sockets
