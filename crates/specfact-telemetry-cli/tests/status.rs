@@ -254,3 +254,28 @@ fn human_status_snapshot() {
         insta::assert_snapshot!(out);
     });
 }
+
+/// A problem with one entry of a mapping points at that entry, not at the mapping.
+#[test]
+fn configuration_problems_point_at_the_bad_entry() {
+    let home = Home::new();
+    let path = home.write(
+        "telemetry.yaml",
+        "enabled: true\nheaders:\n  Good: yes\n  Bad Name: x\n  Empty:\nregression_categories:\n  sync: drift\n  Plan: drift\n  deploy: nonsense\n",
+    );
+    let j = status_json(home.cmd());
+    let at: Vec<(u64, u64)> = j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [(4, 3), (5, 3), (8, 3), (9, 3)], "{j:#}");
+    let mut c = home.cmd();
+    c.arg("status");
+    let (_, out, _) = run(c);
+    assert!(
+        out.contains(&format!("{}:4:3: a header", path.display())),
+        "{out}"
+    );
+}

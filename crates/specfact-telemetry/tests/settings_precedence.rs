@@ -615,11 +615,21 @@ fn bad_header_entries_are_skipped_and_named_by_position() {
         .diagnostics
         .iter()
         .filter(|d| {
-            file_position(d).is_some_and(|(p, line, _)| p == home.config() && line == Some(2))
+            // Each entry's own line (3 to 6), not the start of the mapping (line 2).
+            file_position(d).is_some_and(|(p, line, _)| {
+                p == home.config() && line.is_some_and(|l| (3..=6).contains(&l))
+            })
         })
         .map(|d| d.message.as_str())
         .collect();
     assert_eq!(yaml.len(), 4, "{:?}", messages(&s));
+    let null_at = s
+        .diagnostics
+        .iter()
+        .find(|d| d.message.starts_with("header `X-Null`"))
+        .and_then(file_position)
+        .map(|(_, line, column)| (line, column));
+    assert_eq!(null_at, Some((Some(3), Some(3))), "{:?}", messages(&s));
     assert!(
         yaml.iter()
             .any(|m| m.starts_with("header `X-Null` has an empty value"))

@@ -69,12 +69,18 @@ impl Summary {
             );
             return out;
         }
-        out.push_str(&format!("  pending       {}\n", s.pending));
-        out.push_str(&format!("  sent          {} spans\n", s.sent_spans));
+        out.push_str(&format!(
+            "  pending       {}\n",
+            super::output::plural(s.pending, "event", "events")
+        ));
+        out.push_str(&format!(
+            "  sent          {}\n",
+            super::output::plural(s.sent_spans, "span", "spans")
+        ));
         if s.rejected_spans + s.partial_rejected_spans > 0 {
             out.push_str(&format!(
-                "  rejected      {} spans (kept in the log)\n",
-                s.rejected_spans + s.partial_rejected_spans
+                "  rejected      {} (kept in the log)\n",
+                super::output::plural(s.rejected_spans + s.partial_rejected_spans, "span", "spans")
             ));
         }
         if let Some(t) = s.last_attempt {

@@ -236,6 +236,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Where entry `key` of the mapping under `parent` is written (or `fallback`).
+    fn entry_origin(&self, parent: &str, key: &str, fallback: &Origin) -> Origin {
+        self.config
+            .as_ref()
+            .and_then(|c| c.entry_origin(parent, key))
+            .unwrap_or_else(|| fallback.clone())
+    }
+
     fn yaml_entry(&self, key: &str) -> Option<(&Value, Origin)> {
         self.config.as_ref().and_then(|c| c.get(key))
     }
@@ -443,25 +451,30 @@ impl<'a> Resolver<'a> {
             match value {
                 Value::Object(map) => {
                     let mut problems = Vec::new();
-                    for (name, value) in map {
-                        let name = name.trim();
+                    for (raw_name, value) in map {
+                        let name = raw_name.trim();
                         let checked = yaml_header_value(value)
                             .and_then(|v| check_header(name, &v).map(|()| v));
+                        let at = || self.entry_origin("headers", raw_name, &origin);
                         match checked {
                             Ok(v) => merge_header(
                                 &mut headers,
                                 header(name.to_owned(), v, Source::Config),
                             ),
                             Err(e) if is_valid_header_name(name) => {
-                                problems.push(format!("header `{name}` {e}; it is not sent"));
+                                problems
+                                    .push((at(), format!("header `{name}` {e}; it is not sent")));
                             }
                             Err(e) => {
-                                problems.push(format!("a header in `headers` {e}; it is not sent"));
+                                problems.push((
+                                    at(),
+                                    format!("a header in `headers` {e}; it is not sent"),
+                                ));
                             }
                         }
                     }
-                    for message in problems {
-                        self.report(origin.clone(), message);
+                    for (at, message) in problems {
+                        self.report(at, message);
                     }
                 }
                 other => {
@@ -518,26 +531,31 @@ impl<'a> Resolver<'a> {
         };
         let mut problems = Vec::new();
         for (family, category) in map {
+            let at = || self.entry_origin("regression_categories", family, &origin);
             if !is_family_name(family) {
-                problems.push(
+                problems.push((
+                    at(),
                     "a command family in `regression_categories` is not a lowercase name \
                      (letters, digits, `-`, `_`); that entry is ignored"
                         .to_owned(),
-                );
+                ));
                 continue;
             }
             match category.as_str().and_then(parse_category) {
                 Some(c) => {
                     categories.insert(family.clone(), c);
                 }
-                None => problems.push(format!(
-                    "`regression_categories.{family}` must be `contract` or `drift`; \
-                     that entry is ignored"
+                None => problems.push((
+                    at(),
+                    format!(
+                        "`regression_categories.{family}` must be `contract` or `drift`; \
+                         that entry is ignored"
+                    ),
                 )),
             }
         }
-        for message in problems {
-            self.report(origin.clone(), message);
+        for (at, message) in problems {
+            self.report(at, message);
         }
         Setting::new(categories, Source::Config)
     }
