@@ -43,6 +43,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   specfact-telemetry show
   specfact-telemetry show -n 100 --since 7d
+  specfact-telemetry show --command plan --failed
+  specfact-telemetry show --log ~/copy-of-telemetry.log
   specfact-telemetry show --json | jq .command
   specfact-telemetry show --follow")]
     Show(crate::cmd::show::Args),
