@@ -474,3 +474,39 @@ fn a_custom_local_path_is_used() {
     assert!(text.contains("\"command\":\"plan.init\""), "{text}");
     assert!(!support::log_path(&home).exists());
 }
+
+/// Arguments that are not UTF-8 are values telemetry cannot use, not command-line
+/// misuse: off, nothing printed and exit 0; on, the event without them.
+#[cfg(unix)]
+#[test]
+fn arguments_that_are_not_utf8_never_fail_the_caller() {
+    use std::os::unix::ffi::OsStringExt;
+    let home = Home::new();
+    let bad = || OsString::from_vec(b"\xff\xfe".to_vec());
+    for on in [false, true] {
+        let mut c = if on { opted_in(&home) } else { home.cmd() };
+        c.arg("record")
+            .arg("repro.run")
+            .arg("--failure")
+            .arg("--error")
+            .arg(bad())
+            .arg("--cli-version")
+            .arg(bad());
+        let (code, out, err) = run(c);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""), "on: {on}");
+        let mut c = if on { opted_in(&home) } else { home.cmd() };
+        c.arg("record").arg(bad());
+        let (code, out, err) = run(c);
+        assert_eq!((code, out.as_str()), (0, ""), "on: {on}: {err}");
+        assert_eq!(err.is_empty(), !on, "on: {on}: {err}");
+    }
+    let e = only_event(&home);
+    assert_eq!(
+        (&e["command"], &e["success"]),
+        (&"repro.run".into(), &false.into())
+    );
+    assert!(
+        e.get("error").is_none() && e.get("cli_version").is_none(),
+        "{e}"
+    );
+}

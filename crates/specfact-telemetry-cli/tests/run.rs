@@ -492,3 +492,30 @@ fn a_signal_sent_to_run_is_forwarded_recorded_and_cleaned_up() {
         assert!(left.is_empty(), "{name}: left behind {left:?}");
     }
 }
+
+/// `run --command`, typed into a script, follows `record`'s rule: common words in the
+/// name survive the user's name; a name that is not UTF-8 still runs the program.
+#[test]
+fn run_keeps_common_words_and_always_runs_the_program() {
+    let home = Home::new();
+    let mut c = opted_in(&home);
+    c.env("USER", "test")
+        .args(["run", "--command", "generate.test-prompt", "--", "true"]);
+    assert_eq!(run(c).0, 0);
+    assert_eq!(only_event(&home)["command"], "generate.test-prompt");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let mut c = opted_in(&home);
+        c.arg("run")
+            .arg("--command")
+            .arg(std::ffi::OsString::from_vec(b"x\xff".to_vec()))
+            .args(["--", "sh", "-c", "exit 3"]);
+        assert_eq!(run(c).0, 3);
+        let mut c = opted_in(&home);
+        c.env("USER", "test")
+            .args(["run", "--command", "test.run", "--", "sh", "-c", "exit 4"]);
+        assert_eq!(run(c).0, 4);
+        assert_eq!(events(&home).len(), 1, "neither was recorded");
+    }
+}

@@ -43,7 +43,7 @@ pub struct Args {
 
     /// The type of error the command failed with (`Exit`, `TimeoutError`), never a message.
     #[arg(long, value_name = "TYPE", requires = "failure")]
-    pub error: Option<String>,
+    pub error: Option<OsString>,
 
     /// How long the command took, in milliseconds.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -56,7 +56,7 @@ pub struct Args {
 
     /// The host's version, recorded as `cli_version`.
     #[arg(long, value_name = "V")]
-    pub cli_version: Option<String>,
+    pub cli_version: Option<OsString>,
 }
 
 /// The error type recorded for `--failure` without `--error`: the command exited unsuccessfully.
@@ -127,7 +127,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
 
     let mut builder = Telemetry::builder(ctx.settings.clone()).identity(identity);
-    if let Some(v) = &args.cli_version {
+    // A value that is not UTF-8 cannot be a version or an error type: left out (the
+    // library's sanitizer explains the others in debug mode).
+    if let Some(v) = args
+        .cli_version
+        .as_deref()
+        .and_then(std::ffi::OsStr::to_str)
+    {
         builder = builder.cli_version(v);
     }
     let telemetry = builder.build();
@@ -138,7 +144,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     // The outcome is already explained in debug mode by the library; whatever it is,
     // the caller's result does not change.
     let _ = if args.failure {
-        guard.failure(args.error.as_deref().unwrap_or(DEFAULT_ERROR_TYPE))
+        let error = match args.error.as_deref() {
+            None => DEFAULT_ERROR_TYPE,
+            Some(e) => e.to_str().unwrap_or(""),
+        };
+        guard.failure(error)
     } else {
         guard.success()
     };

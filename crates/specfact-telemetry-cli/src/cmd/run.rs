@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::Instant;
 
-use specfact_telemetry::{Telemetry, Value, error_type_name};
+use specfact_telemetry::{MachineIdentity, Schema, Telemetry, Value, error_type_name};
 
 use super::fields::{self, FieldArg};
 use super::output;
@@ -29,7 +29,7 @@ const NOT_EXECUTABLE: u8 = 126;
 pub struct Args {
     /// The command to record, a dotted identifier such as `repro.run`.
     #[arg(long = "command", value_name = "NAME")]
-    pub command: String,
+    pub command: OsString,
 
     /// A metadata field; repeat for more. Values are typed by the field's kind.
     #[arg(long = "field", value_name = "KEY=VALUE")]
@@ -37,7 +37,7 @@ pub struct Args {
 
     /// The host's version, recorded as `cli_version`.
     #[arg(long, value_name = "V")]
-    pub cli_version: Option<String>,
+    pub cli_version: Option<OsString>,
 
     /// The program to run and its arguments, after `--`.
     #[arg(value_name = "PROGRAM", last = true, required = true, num_args = 1..)]
@@ -49,8 +49,33 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let debug = ctx.settings.debug.value;
     // The program runs whatever happens to telemetry, even a bug in it.
     let telemetry = std::panic::catch_unwind(|| {
-        let mut builder = Telemetry::builder(ctx.settings.clone());
-        if let Some(v) = &args.cli_version {
+        if !ctx.settings.enabled {
+            return Telemetry::builder(ctx.settings.clone()).build();
+        }
+        // The name is typed into a script, like `record`'s: refused when a whole
+        // segment is the user's or host's name, and then nothing is recorded.
+        let identity = MachineIdentity::detect(&ctx.env, ctx.home.as_deref());
+        let checked = args.command.to_str().map(|name| {
+            specfact_telemetry::Sanitizer::new(&Schema::empty(), &identity).free_form_command(name)
+        });
+        match checked {
+            Some(Ok(_)) => {}
+            Some(Err(reason)) => {
+                let why = format!("command name rejected ({reason}); event not recorded");
+                output::debug(debug, why);
+                return Telemetry::default();
+            }
+            None => {
+                output::debug(debug, "command name is not valid UTF-8; event not recorded");
+                return Telemetry::default();
+            }
+        }
+        let mut builder = Telemetry::builder(ctx.settings.clone()).identity(identity);
+        if let Some(v) = args
+            .cli_version
+            .as_deref()
+            .and_then(std::ffi::OsStr::to_str)
+        {
             builder = builder.cli_version(v);
         }
         builder.build()
@@ -93,7 +118,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let mut guard = telemetry.track_command(&args.command, initial);
+    let mut guard = telemetry.track_command(&args.command.to_string_lossy(), initial);
 
     let started = Instant::now();
     let (status, forwarded) = {
