@@ -2,7 +2,7 @@
 //! JSON objects of metrics read from a file or stdin.
 
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -77,18 +77,10 @@ pub fn field_metadata(fields: &[FieldArg], debug: bool) -> Vec<(String, Value)> 
         .collect()
 }
 
-/// Opens `path` for reading without blocking on a FIFO the program may have put there;
+/// Opens `path` for reading without blocking on a FIFO a program may have put there;
 /// `None` when it is not a regular file.
 pub fn open_regular(path: &Path) -> io::Result<Option<File>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(file))
+    specfact_telemetry::log::open_regular_for_reading(path)
 }
 
 /// Why a JSON object of metadata could not be used.

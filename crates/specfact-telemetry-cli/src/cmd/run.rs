@@ -46,6 +46,9 @@ pub struct Args {
 
 /// Runs `run`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    // From the start: a signal sent while telemetry is set up is passed on to the program
+    // once it runs, and never leaves a metrics file behind.
+    let signals = SignalsForwarded::install();
     let debug = ctx.settings.debug.value;
     // The program runs whatever happens to telemetry, even a bug in it.
     let telemetry = std::panic::catch_unwind(|| {
@@ -121,11 +124,8 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut guard = telemetry.track_command(&args.command.to_string_lossy(), initial);
 
     let started = Instant::now();
-    let (status, forwarded) = {
-        let signals = SignalsForwarded::install();
-        let status = signals.run(&mut command);
-        (status, signals.forwarded())
-    };
+    let status = signals.run(&mut command);
+    let forwarded = signals.forwarded();
     let elapsed = started.elapsed();
 
     if let Some(path) = &metrics {
@@ -244,6 +244,9 @@ static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0
 /// The first signal forwarded to the program (0 for none).
 #[cfg(unix)]
 static FORWARDED_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// A signal that arrived before the program started, to pass on as soon as it has.
+#[cfg(unix)]
+static PENDING_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 #[cfg(unix)]
 extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
@@ -253,13 +256,18 @@ extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut l
     // sent by a process (`kill`, a CI runner) have a code of 0 or less.
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
+    if !from_a_process {
+        return;
+    }
     let child = CHILD.load(Ordering::SeqCst);
-    if from_a_process && child > 0 {
+    if child > 0 {
         let _ = FORWARDED_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
         // SAFETY: kill(2) is async-signal-safe; `child` is our own, not yet reaped child.
         unsafe {
             libc::kill(child, signal);
         }
+    } else {
+        let _ = PENDING_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 
@@ -346,7 +354,22 @@ impl SignalsForwarded {
             }
             let child = command.spawn();
             if let Ok(child) = &child {
-                CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+                let pid = i32::try_from(child.id()).unwrap_or(0);
+                CHILD.store(pid, Ordering::SeqCst);
+                // A signal that came before the program started is passed on now.
+                let early = PENDING_SIGNAL.swap(0, Ordering::SeqCst);
+                if early != 0 && pid > 0 {
+                    let _ = FORWARDED_SIGNAL.compare_exchange(
+                        0,
+                        early,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                    // SAFETY: kill(2) on our own child, just started.
+                    unsafe {
+                        libc::kill(pid, early);
+                    }
+                }
             }
             // SAFETY: restores the mask saved above.
             unsafe {
