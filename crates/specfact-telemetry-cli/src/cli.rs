@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 /// JSON Lines log that you own; it is sent to an OTLP collector only if you
 /// configure one.
 #[derive(Debug, Parser)]
-#[command(name = "specfact-telemetry", version, propagate_version = true)]
+#[command(name = "specfact-telemetry", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -25,7 +25,7 @@ pub enum Command {
     Status(crate::cmd::status::Args),
     /// Opt in: record locally, or also send to a collector with --endpoint.
     #[command(
-        after_help = "Examples:\n  specfact-telemetry enable\n  specfact-telemetry enable --endpoint http://localhost:4318/v1/traces\n  specfact-telemetry enable --endpoint https://otlp.example.com/v1/traces --header \"Authorization: Bearer $TOKEN\""
+        after_help = "Examples:\n  specfact-telemetry enable\n  specfact-telemetry enable \\\n      --endpoint http://localhost:4318/v1/traces\n  specfact-telemetry enable \\\n      --endpoint https://otlp.example.com/v1/traces \\\n      --header \"Authorization: Bearer $TOKEN\""
     )]
     Enable(crate::cmd::enable::Args),
     /// Opt out everywhere this tool opted in; --purge also deletes the data.
@@ -43,6 +43,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   specfact-telemetry show
   specfact-telemetry show -n 100 --since 7d
+  specfact-telemetry show --command plan --failed
+  specfact-telemetry show --log ~/copy-of-telemetry.log
   specfact-telemetry show --json | jq .command
   specfact-telemetry show --follow")]
     Show(crate::cmd::show::Args),
@@ -52,9 +54,12 @@ pub enum Command {
     /// Prints nothing and exits 0 whatever happens to telemetry (debug output aside);
     /// only a wrong use of the command exits 2.
     #[command(after_help = "Examples:
-  specfact-telemetry record import.from_code --field files_analyzed=143 --duration-ms 4280
-  specfact-telemetry record repro.run --failure --error TimeoutError
-  echo '{\"checks_total\": 6, \"checks_failed\": 2}' | specfact-telemetry record repro.run --metadata -")]
+  specfact-telemetry record import.from_code \\
+      --field files_analyzed=143 --duration-ms 4280
+  specfact-telemetry record repro.run \\
+      --failure --error TimeoutError
+  echo '{\"checks_total\": 6, \"checks_failed\": 2}' |
+      specfact-telemetry record repro.run --metadata -")]
     Record(crate::cmd::record::Args),
 
     /// Run a program and record its duration and success; exits with the program's status.
@@ -63,14 +68,17 @@ pub enum Command {
     /// arguments or output is recorded. It may add metrics by writing a JSON object to the
     /// file named in SPECFACT_TELEMETRY_METRICS_FILE.
     #[command(after_help = "Examples:
-  specfact-telemetry run --command repro.run --field mode=repro -- make check
-  specfact-telemetry run --command analyze.contracts -- ./analyze.sh
-      (analyze.sh may write {\"violations_detected\": 2} to \"$SPECFACT_TELEMETRY_METRICS_FILE\")")]
+  specfact-telemetry run --command repro.run \\
+      --field mode=repro -- make check
+  specfact-telemetry run --command analyze.contracts \\
+      -- ./analyze.sh
+  # analyze.sh may write {\"violations_detected\": 2}
+  # to the file named in $SPECFACT_TELEMETRY_METRICS_FILE")]
     Run(crate::cmd::run::Args),
 
     /// Send events to the collector now, with a summary; --dry-run shows the payload.
     #[command(
-        after_help = "Examples:\n  specfact-telemetry export\n  specfact-telemetry export --all\n  specfact-telemetry export --since 7d --dry-run | jq .resourceSpans[0].scopeSpans[0].spans[0].name"
+        after_help = "Examples:\n  specfact-telemetry export\n  specfact-telemetry export --all\n  specfact-telemetry export --since 7d --dry-run |\n      jq .resourceSpans[0].scopeSpans[0].spans[0].name"
     )]
     Export(crate::cmd::export::Args),
     /// Check configuration, permissions, endpoint and collector (exit 1 on a problem).
@@ -86,9 +94,13 @@ pub enum Command {
 
     /// Print a shell completion script.
     #[command(after_help = "Examples:
-  specfact-telemetry completions bash > ~/.local/share/bash-completion/completions/specfact-telemetry
-  specfact-telemetry completions zsh > \"${fpath[1]}/_specfact-telemetry\"
-  specfact-telemetry completions fish > ~/.config/fish/completions/specfact-telemetry.fish")]
+  dir=~/.local/share/bash-completion/completions
+  specfact-telemetry completions bash \\
+      > \"$dir/specfact-telemetry\"
+  specfact-telemetry completions zsh \\
+      > \"${fpath[1]}/_specfact-telemetry\"
+  specfact-telemetry completions fish \\
+      > ~/.config/fish/completions/specfact-telemetry.fish")]
     Completions(crate::cmd::completions::Args),
 
     /// Headline figures: regressions prevented, most-used commands, weekly trends.
@@ -97,7 +109,7 @@ pub enum Command {
     /// plan drift, the most-used command and its share of sessions, regressions prevented per
     /// week, success rates and durations per command, checks, features and stories.
     #[command(
-        after_help = "Examples:\n  specfact-telemetry report\n  specfact-telemetry report --since 2026-01-01 --until 2026-03-31\n  specfact-telemetry report --format json | jq .regressions\n  specfact-telemetry report --format markdown >> pr-description.md\n  specfact-telemetry report --format html --output telemetry.html"
+        after_help = "Examples:\n  specfact-telemetry report\n  specfact-telemetry report --since 2026-01-01 \\\n      --until 2026-03-31\n  specfact-telemetry report --format json | jq .regressions\n  specfact-telemetry report --format markdown \\\n      >> pr-description.md\n  specfact-telemetry report --format html \\\n      --output telemetry.html"
     )]
     Report(crate::cmd::report::Args),
     /// Serve a live dashboard of your own log on 127.0.0.1.

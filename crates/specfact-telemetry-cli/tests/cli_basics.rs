@@ -157,3 +157,34 @@ fn bash_completion_completes_subcommands() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Examples in `--help` are whole commands whatever the terminal's width, so they can
+/// be copied and pasted; subcommands do not list `-V`, and a mistyped option is not
+/// answered with `--version`.
+#[test]
+fn help_examples_are_never_wrapped_and_subcommands_do_not_offer_version() {
+    let home = Home::new();
+    let examples = |name: &str, columns: &str| {
+        let mut c = home.cmd();
+        c.env("COLUMNS", columns).args([name, "--help"]);
+        let (code, out, _) = run(c);
+        assert_eq!(code, 0, "{name}");
+        let ex: Vec<String> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .map(str::to_owned)
+            .collect();
+        (out, ex)
+    };
+    for name in subcommands(&home) {
+        let (narrow_help, narrow) = examples(&name, "60");
+        let (_, wide) = examples(&name, "300");
+        assert_eq!(narrow, wide, "{name}: an example is wrapped at 60 columns");
+        assert!(!narrow_help.contains("-V, --version"), "{name} lists -V");
+    }
+    let mut c = home.cmd();
+    c.args(["status", "--verbose"]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 2);
+    assert!(!err.contains("--version"), "{err}");
+}

@@ -109,7 +109,7 @@ fn enable_warns_when_the_environment_overrides_it() {
 }
 
 #[test]
-fn enable_refuses_bad_endpoints_and_headers_without_writing() {
+fn enable_refuses_bad_endpoints_and_headers_as_usage_errors_without_writing() {
     let home = Home::new();
     for bad in [
         vec!["enable", "--endpoint", "ftp://example.com/x"],
@@ -128,7 +128,8 @@ fn enable_refuses_bad_endpoints_and_headers_without_writing() {
         vec!["enable", "--header", "Authorization: Bearer x"],
     ] {
         let (code, out, err) = args(&home, &bad);
-        assert_eq!(code, 1, "{bad:?}: {out}{err}");
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(err.contains("Usage:"), "{err}");
         assert!(err.starts_with("error: "), "{err}");
         assert!(
             !err.contains("pa55word") && !err.contains("NoColonHere-secret"),

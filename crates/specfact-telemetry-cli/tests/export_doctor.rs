@@ -323,3 +323,40 @@ fn doctor_does_not_contact_the_collector_while_telemetry_is_off() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(collector.requests().len(), 0);
 }
+
+/// With events pending and a collector that asked to wait, `doctor --no-send` does not
+/// say "No problems found": it shows the backlog, the last error and the next retry, and
+/// so does `status`.
+#[test]
+fn doctor_and_status_show_the_backlog_of_a_failing_collector() {
+    let collector = Collector::start(Mode::Status(503, Some(3600), "overloaded"));
+    let home = configured(&collector.endpoint());
+    // Recorded through the CLI: the detached uploader tries, and is told to wait an hour.
+    for command in ["plan.init", "plan.compare"] {
+        assert_eq!(cli(&home, &["record", command]).0, 0);
+    }
+    let mut failed = false;
+    for _ in 0..200 {
+        let j = common::status_json(home.cmd());
+        let d = &j["delivery"];
+        if !d["last_error"].is_null() && d["pending"] == 2 && d["uploader_running"] == false {
+            failed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(failed, "the uploader never recorded the failure");
+    let (code, out, _) = cli(&home, &["doctor", "--no-send"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("No problems found"), "{out}");
+    assert!(
+        out.contains("[fail] delivery      2 events pending"),
+        "{out}"
+    );
+    assert!(out.contains("503"), "{out}");
+    assert!(out.contains("next retry not before"), "{out}");
+    let (_, out, _) = cli(&home, &["status"]);
+    assert!(out.contains("pending       2 events"), "{out}");
+    assert!(out.contains("last error"), "{out}");
+    assert!(out.contains("next retry"), "{out}");
+}

@@ -64,9 +64,10 @@ fn a_program_killed_by_a_signal_exits_128_plus_the_signal() {
     let (code, _, _) = run(c);
     assert_eq!(code, 143);
     let e = only_event(&home);
+    // The failure names the signal.
     assert_eq!(
         (&e["success"], &e["error"]),
-        (&false.into(), &"Signal".into())
+        (&false.into(), &"SIGTERM".into())
     );
 }
 
@@ -381,12 +382,18 @@ fn wait_for_file(path: &Path) {
     panic!("{} never appeared", path.display());
 }
 
+/// An interrupt sent to `run` alone (a CI cancel) is passed on to the program: `run`
+/// itself survives it, waits for the program, records the failure and exits as the
+/// program did. A program that handles the interrupt decides its own exit status.
 #[cfg(unix)]
 #[test]
-fn ctrl_c_sent_to_run_alone_does_not_stop_it_and_the_program_finishes() {
+fn an_interrupt_sent_to_run_alone_reaches_the_program_and_run_survives_it() {
     let home = Home::new();
     let ready = home.path().join("ready");
-    let script = format!("touch {}; sleep 1; echo finished; exit 4", ready.display());
+    let script = format!(
+        "trap 'echo interrupted; exit 4' INT; touch {}; while :; do sleep 0.05; done",
+        ready.display()
+    );
     let mut child = spawn_in_group(&home, &script);
     wait_for_file(&ready);
     // SAFETY: kill(2) on the pid of our own child.
@@ -399,12 +406,16 @@ fn ctrl_c_sent_to_run_alone_does_not_stop_it_and_the_program_finishes() {
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
-    assert_eq!(status.code(), Some(4), "run must survive the interrupt");
-    assert_eq!(out, "finished\n");
+    assert_eq!(
+        status.code(),
+        Some(4),
+        "run must survive and pass the status on"
+    );
+    assert_eq!(out, "interrupted\n");
     let e = only_event(&home);
     assert_eq!(
         (&e["success"], &e["error"]),
-        (&false.into(), &"Exit".into())
+        (&false.into(), &"SIGINT".into())
     );
 }
 
@@ -422,9 +433,89 @@ fn ctrl_c_at_the_terminal_stops_the_program_and_is_still_recorded() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{status:?}");
     let e = only_event(&home);
+    // The failure names the signal.
     assert_eq!(
         (&e["success"], &e["error"]),
-        (&false.into(), &"Signal".into())
+        (&false.into(), &"SIGINT".into())
     );
     assert!(e["duration_ms"].as_f64().unwrap() < 4000.0, "{e}");
+}
+
+/// A CI timeout or a cancel sends SIGTERM to `run` alone: the program gets it too, `run`
+/// waits for it, records a failure naming the signal, removes the metrics file and exits
+/// as the program did.
+#[cfg(unix)]
+#[test]
+fn a_signal_sent_to_run_is_forwarded_recorded_and_cleaned_up() {
+    for (signal, name) in [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGHUP, "SIGHUP"),
+    ] {
+        let home = Home::new();
+        let tmp = home.path().join("tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let mut c = StdCommand::new(env!("CARGO_BIN_EXE_specfact-telemetry"));
+        c.env_clear()
+            .env("HOME", home.path())
+            .env("TMPDIR", &tmp)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SPECFACT_TELEMETRY_OPT_IN", "true")
+            .args(["run", "--command", "ci.job", "--", "sleep", "30"])
+            .stdin(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        // Wait until the metrics file exists: the program is about to start or running.
+        for _ in 0..200 {
+            if fs::read_dir(&tmp).unwrap().count() > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: kill(2) on the pid of our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let started = std::time::Instant::now();
+        let status = child.wait().unwrap();
+        // `run` waits for the program: returning early means `sleep` got the signal.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name}: sleep kept running"
+        );
+        assert_eq!(status.code(), Some(128 + signal), "{name}: {status:?}");
+        let e = only_event(&home);
+        assert_eq!(
+            (&e["success"], &e["error"]),
+            (&false.into(), &name.into()),
+            "{name}"
+        );
+        let left: Vec<_> = fs::read_dir(&tmp).unwrap().collect();
+        assert!(left.is_empty(), "{name}: left behind {left:?}");
+    }
+}
+
+/// `run --command`, typed into a script, follows `record`'s rule: common words in the
+/// name survive the user's name; a name that is not UTF-8 still runs the program.
+#[test]
+fn run_keeps_common_words_and_always_runs_the_program() {
+    let home = Home::new();
+    let mut c = opted_in(&home);
+    c.env("USER", "test")
+        .args(["run", "--command", "generate.test-prompt", "--", "true"]);
+    assert_eq!(run(c).0, 0);
+    assert_eq!(only_event(&home)["command"], "generate.test-prompt");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let mut c = opted_in(&home);
+        c.arg("run")
+            .arg("--command")
+            .arg(std::ffi::OsString::from_vec(b"x\xff".to_vec()))
+            .args(["--", "sh", "-c", "exit 3"]);
+        assert_eq!(run(c).0, 3);
+        let mut c = opted_in(&home);
+        c.env("USER", "test")
+            .args(["run", "--command", "test.run", "--", "sh", "-c", "exit 4"]);
+        assert_eq!(run(c).0, 4);
+        assert_eq!(events(&home).len(), 1, "neither was recorded");
+    }
 }

@@ -527,3 +527,106 @@ fn escape_sequences_in_a_hand_edited_log_are_shown_not_interpreted() {
         );
     }
 }
+
+/// `--command` (a command or its family), `--failed` and `--log FILE` narrow what is shown.
+#[test]
+fn show_filters_by_command_and_failure_and_reads_another_log() {
+    let home = Home::new();
+    write_log(
+        &home,
+        &[
+            line(
+                1,
+                "plan.init",
+                "2026-11-20T10:00:00.000Z",
+                true,
+                None,
+                1.0,
+                "",
+            ),
+            line(
+                2,
+                "plan.compare",
+                "2026-11-20T10:01:00.000Z",
+                false,
+                Some("Exit"),
+                1.0,
+                "",
+            ),
+            line(
+                3,
+                "planner.run",
+                "2026-11-20T10:02:00.000Z",
+                false,
+                Some("Exit"),
+                1.0,
+                "",
+            ),
+            line(
+                4,
+                "repro.run",
+                "2026-11-20T10:03:00.000Z",
+                false,
+                Some("Exit"),
+                1.0,
+                "",
+            ),
+        ],
+    );
+    let commands = |args: &[&str]| -> Vec<String> {
+        let mut c = home.cmd();
+        c.args(["show", "--json"]).args(args);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out.lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                e["command"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        commands(&["--command", "plan"]),
+        ["plan.init", "plan.compare"]
+    );
+    assert_eq!(commands(&["--command", "plan.init"]), ["plan.init"]);
+    assert_eq!(
+        commands(&["--failed"]),
+        ["plan.compare", "planner.run", "repro.run"]
+    );
+    assert_eq!(
+        commands(&["--failed", "--command", "plan"]),
+        ["plan.compare"]
+    );
+    let mut c = home.cmd();
+    c.args(["show", "--command", "sync"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0);
+    assert!(out.contains("match --command sync"), "{out}");
+
+    // Another log, wherever it is.
+    let other = home.path().join("copy.log");
+    fs::write(
+        &other,
+        line(
+            9,
+            "sync.bridge",
+            "2026-11-21T10:00:00.000Z",
+            true,
+            None,
+            1.0,
+            "",
+        ) + "\n",
+    )
+    .unwrap();
+    assert_eq!(
+        commands(&["--log", other.to_str().unwrap()]),
+        ["sync.bridge"]
+    );
+    let mut c = home.cmd();
+    c.args(["show", "--log"])
+        .arg(home.path().join("missing.log"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not exist"), "{err}");
+}

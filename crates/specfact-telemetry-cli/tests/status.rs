@@ -254,3 +254,78 @@ fn human_status_snapshot() {
         insta::assert_snapshot!(out);
     });
 }
+
+/// A problem with one entry of a mapping points at that entry, not at the mapping.
+#[test]
+fn configuration_problems_point_at_the_bad_entry() {
+    let home = Home::new();
+    let path = home.write(
+        "telemetry.yaml",
+        "enabled: true\nheaders:\n  Good: yes\n  Bad Name: x\n  Empty:\nregression_categories:\n  sync: drift\n  Plan: drift\n  deploy: nonsense\n",
+    );
+    let j = status_json(home.cmd());
+    let at: Vec<(u64, u64)> = j["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [(4, 3), (5, 3), (8, 3), (9, 3)], "{j:#}");
+    let mut c = home.cmd();
+    c.arg("status");
+    let (_, out, _) = run(c);
+    assert!(
+        out.contains(&format!("{}:4:3: a header", path.display())),
+        "{out}"
+    );
+}
+
+/// A long value (an endpoint with a long path, many categories) does not push the
+/// other rows out of line: every value starts in the same column.
+#[test]
+fn status_rows_stay_aligned_with_long_values() {
+    let home = Home::new();
+    home.write(
+        "telemetry.yaml",
+        format!(
+            "enabled: true\nendpoint: http://127.0.0.1:4318/{}/v1/traces\n",
+            "very-long-path-segment/".repeat(4)
+        ),
+    );
+    let mut c = home.cmd();
+    c.arg("status");
+    let (_, out, _) = run(c);
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| *l != "Settings")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(rows.len() > 10, "{out}");
+    let value_column = |row: &str| {
+        // name, source, then the value: the third field's start.
+        let mut fields = 0;
+        let mut in_field = false;
+        let mut gap = 0;
+        for (i, ch) in row.char_indices() {
+            if ch == ' ' {
+                gap += 1;
+                in_field = false;
+                continue;
+            }
+            if !in_field && (fields == 0 || gap >= 2) {
+                fields += 1;
+                if fields == 3 {
+                    return i;
+                }
+            }
+            in_field = true;
+            gap = 0;
+        }
+        usize::MAX
+    };
+    let first = value_column(rows[0]);
+    for row in &rows {
+        assert_eq!(value_column(row), first, "misaligned: {row:?}\n{out}");
+    }
+}

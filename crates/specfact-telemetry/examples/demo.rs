@@ -2,8 +2,8 @@
 //! shows what was recorded. It never touches your real `~/.specfact`.
 //!
 //! ```text
-//! cargo run -p specfact-telemetry --example demo            # a fresh scratch directory
-//! cargo run -p specfact-telemetry --example demo -- DIR     # or one you choose
+//! cargo run -p specfact-telemetry --example demo            # a scratch directory, removed at the end
+//! cargo run -p specfact-telemetry --example demo -- DIR     # or one you choose, kept
 //! ```
 
 use std::path::PathBuf;
@@ -12,10 +12,16 @@ use std::time::Duration;
 use specfact_telemetry::{EnvSnapshot, LocalLog, Settings, Telemetry, metadata};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // A directory we create is removed when the demo ends (also on an error); one you
+    // name is kept.
+    let scratch;
     let home = match std::env::args_os().nth(1) {
         Some(dir) => PathBuf::from(dir),
         None => {
-            std::env::temp_dir().join(format!("specfact-telemetry-demo-{}", std::process::id()))
+            scratch = tempfile::Builder::new()
+                .prefix("specfact-telemetry-demo-")
+                .tempdir()?;
+            scratch.path().to_owned()
         }
     };
     std::fs::create_dir_all(&home)?;

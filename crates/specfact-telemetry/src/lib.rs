@@ -34,6 +34,12 @@
 //! # fn run_checks() -> Result<(), std::io::Error> { Ok(()) }
 //! ```
 //!
+//! # Opting in and out
+//!
+//! A host's own `telemetry on`/`off`/`purge` commands call [`optin`]: it writes the
+//! opt-in file or `telemetry.yaml` (0600, the user's other keys and comments kept),
+//! leaves neither file enabling on the way out, and deletes only what is a regular file.
+//!
 //! # Settings are a pure function
 //!
 //! [`Settings::resolve`] takes an [`EnvSnapshot`] and a home directory, so a host (or a
@@ -64,10 +70,13 @@
 pub mod delivery;
 pub mod env;
 pub mod event;
+pub mod file_identity;
 mod hooks;
 pub mod log;
+pub mod optin;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod private_file;
 pub mod report;
 pub mod sample;
 pub mod sanitize;

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::event::Event;
+use crate::file_identity::is_same_file;
+use crate::private_file::{self, PrivateFile};
 
 /// The longest line a reader accepts; longer lines are reported as malformed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -39,6 +41,30 @@ pub enum LogError {
         path: PathBuf,
         /// The I/O error.
         source: io::Error,
+    },
+    /// The path names something other than a regular file (a device, a FIFO, a
+    /// directory, a socket): it is never opened in a way that blocks, written,
+    /// truncated or deleted.
+    #[error("{} is {kind}, not a regular file; it was left alone", path.display())]
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`a character device`, `a FIFO (named pipe)`, …).
+        kind: &'static str,
+    },
+    /// The log is a symbolic link: deleting or rewriting it would act on the link and
+    /// leave the events in its target, so it is refused.
+    #[error(
+        "{} is a symbolic link to {}; nothing was deleted. Delete {} yourself, or set local_path to it",
+        path.display(),
+        target.display(),
+        target.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
     },
     /// Reading or writing the log failed.
     #[error("cannot {action} {}: {source}", path.display())]
@@ -126,7 +152,7 @@ impl LocalLog {
             let file = self.open_for_append()?;
             file.lock().map_err(|e| io_err("lock", e))?;
             attempts += 1;
-            if attempts >= MAX_REOPEN_ATTEMPTS || same_file(&file, &self.path) {
+            if attempts >= MAX_REOPEN_ATTEMPTS || is_same_file(&file, &self.path) {
                 return Ok(file);
             }
         }
@@ -144,30 +170,16 @@ impl LocalLog {
             path: self.path.clone(),
             source,
         };
-        if !self.path.exists() {
+        if !self.check_deletable()? {
             return Ok(Rewritten::default());
         }
         let lock = self.open_locked()?;
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let file_name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "telemetry.log".to_owned());
-        let tmp = dir.join(format!(".{file_name}.rewrite-{}", std::process::id()));
         let result = (|| {
-            let mut o = OpenOptions::new();
-            o.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            let out = o.open(&tmp).map_err(|e| io_err("write to", e))?;
-            let mut out = io::BufWriter::new(out);
+            let mut out = PrivateFile::create(&self.path).map_err(|e| io_err("write to", e))?;
             let mut summary = Rewritten::default();
-            let mut source = BufReader::new(File::open(&self.path).map_err(|e| io_err("read", e))?);
+            let mut source = BufReader::new(
+                self.regular(File::open(&self.path).map_err(|e| io_err("read", e))?)?,
+            );
             let mut position = 0u64;
             for line in self.read()? {
                 let line = line.map_err(|e| io_err("read", e))?;
@@ -192,16 +204,9 @@ impl LocalLog {
                     io::Write::write_all(&mut out, b"\n").map_err(|e| io_err("write to", e))?;
                 }
             }
-            let out = out
-                .into_inner()
-                .map_err(|e| io_err("write to", e.into_error()))?;
-            out.sync_all().map_err(|e| io_err("write to", e))?;
-            fs::rename(&tmp, &self.path).map_err(|e| io_err("replace", e))?;
+            out.commit().map_err(|e| io_err("replace", e))?;
             Ok(summary)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
         drop(lock);
         result
     }
@@ -211,19 +216,24 @@ impl LocalLog {
             let mut o = OpenOptions::new();
             o.read(true).append(true).create(true);
             #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            {
+                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+                // A FIFO in place of the log must not block the host.
+                std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NONBLOCK);
+            }
             o.open(&self.path)
         };
         match open() {
-            Ok(f) => Ok(f),
+            Ok(f) => self.regular(f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     create_private_dir(dir)?;
                 }
-                open().map_err(|source| LogError::Open {
+                let f = open().map_err(|source| LogError::Open {
                     path: self.path.clone(),
                     source,
-                })
+                })?;
+                self.regular(f)
             }
             Err(source) => Err(LogError::Open {
                 path: self.path.clone(),
@@ -235,13 +245,15 @@ impl LocalLog {
     /// Deletes the log while holding its lock, so an append in progress finishes
     /// first and appends waiting for the lock go to a new file. Returns whether there
     /// was a log to delete.
+    ///
+    /// Only a regular file is deleted: anything else at the path (a device, a FIFO, a
+    /// directory) is [`LogError::NotARegularFile`], and a symbolic link is
+    /// [`LogError::Symlink`] (removing the link would leave the events in its target).
     pub fn delete(&self) -> Result<bool, LogError> {
-        let lock = match File::open(&self.path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            // Not readable (or not a regular file): delete it without the lock.
-            Err(_) => None,
-        };
+        if !self.check_deletable()? {
+            return Ok(false);
+        }
+        let lock = open_regular_for_reading(&self.path).ok().flatten();
         if let Some(f) = &lock {
             let _ = f.lock();
         }
@@ -252,6 +264,47 @@ impl LocalLog {
                 action: "delete",
                 path: self.path.clone(),
                 source,
+            }),
+        }
+    }
+
+    /// `Ok(false)` when nothing is at the path, `Ok(true)` for a regular file, an error
+    /// for a symbolic link or anything else.
+    fn check_deletable(&self) -> Result<bool, LogError> {
+        let meta = match fs::symlink_metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => {
+                return Err(LogError::Io {
+                    action: "inspect",
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&self.path).unwrap_or_default();
+            return Err(LogError::Symlink {
+                path: self.path.clone(),
+                target,
+            });
+        }
+        match non_regular_kind(&meta) {
+            Some(kind) => Err(LogError::NotARegularFile {
+                path: self.path.clone(),
+                kind,
+            }),
+            None => Ok(true),
+        }
+    }
+
+    /// `file` if it is a regular file, otherwise [`LogError::NotARegularFile`].
+    fn regular(&self, file: File) -> Result<File, LogError> {
+        match file.metadata().ok().as_ref().and_then(non_regular_kind) {
+            None => Ok(file),
+            Some(kind) => Err(LogError::NotARegularFile {
+                path: self.path.clone(),
+                kind,
             }),
         }
     }
@@ -269,8 +322,16 @@ impl LocalLog {
     /// Reads the log from byte `offset` (which should be the start of a line).
     /// A missing file reads as empty.
     pub fn read_from(&self, offset: u64) -> Result<LogReader, LogError> {
-        match File::open(&self.path) {
-            Ok(mut f) => {
+        match open_regular_for_reading(&self.path) {
+            Ok(None) => Err(LogError::NotARegularFile {
+                path: self.path.clone(),
+                kind: fs::metadata(&self.path)
+                    .ok()
+                    .as_ref()
+                    .and_then(non_regular_kind)
+                    .unwrap_or("not a regular file"),
+            }),
+            Ok(Some(mut f)) => {
                 if offset > 0 {
                     f.seek(SeekFrom::Start(offset))
                         .map_err(|source| LogError::Io {
@@ -319,20 +380,53 @@ impl LocalLog {
     }
 }
 
-/// Whether the open `file` is still the file at `path`.
-fn same_file(file: &File, path: &Path) -> bool {
+/// What `meta` describes when it is not a regular file: `a directory`, `a character
+/// device`, `a FIFO (named pipe)`, …; `None` for a regular file.
+pub fn non_regular_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), fs::metadata(path)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        true
+    Some("not a regular file")
+}
+
+/// Opens `path` for reading only if it is a regular file (after following symbolic
+/// links), without ever blocking: a FIFO or a device is opened non-blocking, seen for
+/// what it is and closed. `Ok(None)` when it is not a regular file; a missing file is
+/// an error of kind `NotFound`.
+pub fn open_regular_for_reading(path: &Path) -> io::Result<Option<File>> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NONBLOCK);
+    let file = o.open(path)?;
+    // Regular files ignore `O_NONBLOCK`: reads behave as usual.
+    if file.metadata()?.is_file() {
+        Ok(Some(file))
+    } else {
+        Ok(None)
     }
 }
 
@@ -360,11 +454,7 @@ fn last_byte(file: &File, len: u64) -> io::Result<u8> {
 
 /// Creates `dir` and its missing parents with mode 0700.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), LogError> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|source| LogError::CreateDir {
+    private_file::create_private_dir(dir).map_err(|source| LogError::CreateDir {
         path: dir.to_owned(),
         source,
     })

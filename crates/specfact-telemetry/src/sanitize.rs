@@ -228,9 +228,40 @@ impl<'a> Sanitizer<'a> {
         out
     }
 
-    /// Checks and normalizes a command identifier (lowercased, then checked as [`FieldKind::Command`]).
+    /// Checks and normalizes a command identifier as a value a user could type
+    /// (lowercased, then checked as [`FieldKind::Command`], machine names included).
     pub fn command(&self, command: &str) -> Result<String, DropReason> {
         self.string(&FieldKind::Command, command)
+    }
+
+    /// Checks and normalizes the command name a host passes to
+    /// [`Telemetry::track_command`](crate::Telemetry::track_command): a dotted identifier,
+    /// lowercased.
+    ///
+    /// A host's command name is a constant of its program, not something a user typed, so
+    /// it is *not* compared with the machine's user, host or home-directory names: an
+    /// event is never lost because `generate.test-prompt` meets the user `test` or
+    /// `plan.init` meets a home directory ending in `/plan`. Command names typed into a
+    /// script go through [`free_form_command`](Self::free_form_command) instead.
+    pub fn program_command(&self, command: &str) -> Result<String, DropReason> {
+        let nobody = MachineIdentity::default();
+        Sanitizer {
+            schema: self.schema,
+            identity: &nobody,
+        }
+        .string(&FieldKind::Command, command)
+    }
+
+    /// Checks a command name written by a person (the argument of `specfact-telemetry
+    /// record`): [`program_command`](Self::program_command), then refused with
+    /// [`DropReason::ContainsMachineIdentity`] when one of its dot-separated segments is
+    /// the user's name or the host's name ([`MachineIdentity::names_a_command_segment`]).
+    pub fn free_form_command(&self, command: &str) -> Result<String, DropReason> {
+        let checked = self.program_command(command)?;
+        if self.identity.names_a_command_segment(&checked) {
+            return Err(DropReason::ContainsMachineIdentity);
+        }
+        Ok(checked)
     }
 
     /// Checks an error type name.
@@ -261,7 +292,7 @@ impl<'a> Sanitizer<'a> {
         let command = memo
             .names
             .entry((0, event.command.clone()))
-            .or_insert_with(|| self.command(&event.command).ok())
+            .or_insert_with(|| self.program_command(&event.command).ok())
             .clone()?;
         let mut fields = Vec::with_capacity(event.fields.len());
         for (key, value) in &event.fields {
@@ -591,6 +622,32 @@ mod tests {
         ] {
             assert!(is_wrong_type(check("mode", other.clone())), "{other:?}");
         }
+    }
+
+    #[test]
+    fn a_hosts_command_name_is_never_refused_for_common_words() {
+        let schema = schema();
+        let identity = MachineIdentity::from_names(["test", "plan"]);
+        let s = Sanitizer::new(&schema, &identity);
+        assert_eq!(
+            s.program_command("generate.test-prompt").as_deref(),
+            Ok("generate.test-prompt")
+        );
+        assert_eq!(s.program_command("Plan.Init").as_deref(), Ok("plan.init"));
+        assert!(s.command("plan.init").is_err());
+        assert!(matches!(
+            s.program_command("/home/plan"),
+            Err(DropReason::LooksLikePath)
+        ));
+        // Typed into a script: refused only when a whole segment is a user or host name.
+        assert_eq!(
+            s.free_form_command("generate.test-prompt").as_deref(),
+            Ok("generate.test-prompt")
+        );
+        assert_eq!(
+            s.free_form_command("test.run"),
+            Err(DropReason::ContainsMachineIdentity)
+        );
     }
 
     #[test]

@@ -397,7 +397,7 @@ fn record(active: &Active, pending: Pending, success: bool, error: Option<&str>)
             eprintln!("{DEBUG_PREFIX} {d}");
         }
     };
-    let command = match sanitizer.command(&pending.command) {
+    let command = match sanitizer.program_command(&pending.command) {
         Ok(c) => c,
         Err(reason) => {
             let why = format!("command name rejected ({reason}); event not recorded");

@@ -457,6 +457,31 @@ proptest! {
     }
 
     #[test]
+    fn a_hosts_command_name_is_kept_whatever_the_machine_is_called(
+        user in "[a-z]{3,8}",
+        home_tail in "[a-z]{3,8}",
+        words in prop::collection::vec("[a-z]{3,8}", 1..4),
+        at in 0..4usize,
+        dash_other in "[a-z]{3,8}",
+    ) {
+        // The command is made of the user's and the home directory's own names.
+        let mut parts = words.clone();
+        let at = at.min(parts.len());
+        parts.insert(at, format!("{user}-{dash_other}"));
+        parts.push(home_tail.clone());
+        let command = parts.join(".");
+        let env = EnvSnapshot::empty().with("USER", user.as_str());
+        let home = PathBuf::from(format!("/home/{user}/{home_tail}"));
+        let identity = MachineIdentity::detect(&env, Some(&home));
+        let schema = schema();
+        let s = Sanitizer::new(&schema, &identity);
+        prop_assert_eq!(s.program_command(&command), Ok(command.clone()));
+        // Typed into a script, it is refused exactly when a whole segment is the user's name.
+        let names_user = parts.contains(&user);
+        prop_assert_eq!(s.free_form_command(&command).is_err(), names_user, "{}", command);
+    }
+
+    #[test]
     fn kept_fields_fit_their_kind(key in any_key(), value in any_value()) {
         let schema = schema();
         let identity = MachineIdentity::from_names(["ada", "workbench"]);

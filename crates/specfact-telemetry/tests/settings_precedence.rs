@@ -163,7 +163,14 @@ const ENABLED_CASES: &[EnabledCase] = &[
     // Where we differ from the reference: an explicit false in the environment wins.
     off("env false beats the opt-in file", &[(OPT_IN, "false")], None, TRUE, DisabledReason::OptedOut(ENV_OPT_IN), ENV_OPT_IN),
     off("env false beats yaml true", &[(OPT_IN, "0")], Some("enabled: true\n"), TRUE, DisabledReason::OptedOut(ENV_OPT_IN), ENV_OPT_IN),
-    off("env anything else is false", &[(OPT_IN, "please")], None, TRUE, DisabledReason::OptedOut(ENV_OPT_IN), ENV_OPT_IN),
+    with_diagnostic(
+        off("env anything else is false", &[(OPT_IN, "please")], None, TRUE, DisabledReason::OptedOut(ENV_OPT_IN), ENV_OPT_IN),
+        "the value is `please`, which is neither on (1 true yes y on) nor off (0 false no n off); taken as false",
+    ),
+    with_diagnostic(
+        off("env garbage is false and says so", &[(OPT_IN, "garbage")], None, None, DisabledReason::OptedOut(ENV_OPT_IN), ENV_OPT_IN),
+        "`garbage`, which is neither on",
+    ),
     on("empty env counts as unset", &[(OPT_IN, "")], Some("enabled: true\n"), None, OptInSource::Config, Source::Config),
     on("blank env counts as unset", &[(OPT_IN, "  ")], None, TRUE, OptInSource::File, Source::File),
     on("yaml true", &[], Some("enabled: true\n"), None, OptInSource::Config, Source::Config),
@@ -176,8 +183,32 @@ const ENABLED_CASES: &[EnabledCase] = &[
     off("yaml false, opt-in false", &[], Some("enabled: false\n"), Some(b"false"), DisabledReason::OptedOut(Source::File), Source::File),
     on("opt-in file alone, trimmed", &[], None, Some(b"  TRUE \n"), OptInSource::File, Source::File),
     on("opt-in file with a byte order mark", &[], None, Some(b"\xef\xbb\xbfyes"), OptInSource::File, Source::File),
-    off("opt-in file not truthy", &[], None, Some(b"nope"), DisabledReason::OptedOut(Source::File), Source::File),
-    off("empty opt-in file", &[], None, Some(b""), DisabledReason::OptedOut(Source::File), Source::File),
+    with_diagnostic(
+        off("opt-in file not truthy", &[], None, Some(b"nope"), DisabledReason::OptedOut(Source::File), Source::File),
+        "its content is `nope`, which is neither on",
+    ),
+    with_diagnostic(
+        off("empty opt-in file", &[], None, Some(b""), DisabledReason::OptedOut(Source::File), Source::File),
+        "its content is empty, which is neither on",
+    ),
+    off("opt-in file saying no", &[], None, Some(b"no\n"), DisabledReason::OptedOut(Source::File), Source::File),
+    // Every value the README lists, YAML integers included.
+    on("yaml 1", &[], Some("enabled: 1\n"), None, OptInSource::Config, Source::Config),
+    off("yaml 0", &[], Some("enabled: 0\n"), None, DisabledReason::OptedOut(Source::Config), Source::Config),
+    on("yaml y", &[], Some("enabled: y\n"), None, OptInSource::Config, Source::Config),
+    off("yaml off", &[], Some("enabled: off\n"), None, DisabledReason::OptedOut(Source::Config), Source::Config),
+    with_diagnostic(
+        off("yaml ture", &[], Some("enabled: ture\n"), None, DisabledReason::OptedOut(Source::Config), Source::Config),
+        "`enabled` is `ture`, which is neither on (1 true yes y on) nor off (0 false no n off); taken as false",
+    ),
+    with_diagnostic(
+        on("yaml unrecognized text, opt-in true", &[], Some("enabled: \"yes please\"\n"), TRUE, OptInSource::File, Source::File),
+        "`enabled` is `yes please`",
+    ),
+    with_diagnostic(
+        off("yaml 2", &[], Some("enabled: 2\n"), None, DisabledReason::OptedOut(Source::Config), Source::Config),
+        "`enabled` is `2`",
+    ),
     on("yaml null counts as absent", &[], Some("enabled: ~\n"), TRUE, OptInSource::File, Source::File),
     with_diagnostic(
         off("yaml enabled of the wrong type", &[], Some("enabled: [true]\n"), None, DisabledReason::NotOptedIn, Source::Default),
@@ -584,11 +615,21 @@ fn bad_header_entries_are_skipped_and_named_by_position() {
         .diagnostics
         .iter()
         .filter(|d| {
-            file_position(d).is_some_and(|(p, line, _)| p == home.config() && line == Some(2))
+            // Each entry's own line (3 to 6), not the start of the mapping (line 2).
+            file_position(d).is_some_and(|(p, line, _)| {
+                p == home.config() && line.is_some_and(|l| (3..=6).contains(&l))
+            })
         })
         .map(|d| d.message.as_str())
         .collect();
     assert_eq!(yaml.len(), 4, "{:?}", messages(&s));
+    let null_at = s
+        .diagnostics
+        .iter()
+        .find(|d| d.message.starts_with("header `X-Null`"))
+        .and_then(file_position)
+        .map(|(_, line, column)| (line, column));
+    assert_eq!(null_at, Some((Some(3), Some(3))), "{:?}", messages(&s));
     assert!(
         yaml.iter()
             .any(|m| m.starts_with("header `X-Null` has an empty value"))

@@ -47,6 +47,7 @@ impl Summary {
             })),
             "retry_not_before": time(s.retry_not_before),
             "uploader_running": s.uploader_running,
+            "next_retry": super::doctor::next_retry(s),
             "state_file": s.state_file.as_ref().map(|p| p.display().to_string()),
         })
     }
@@ -68,12 +69,18 @@ impl Summary {
             );
             return out;
         }
-        out.push_str(&format!("  pending       {}\n", s.pending));
-        out.push_str(&format!("  sent          {} spans\n", s.sent_spans));
+        out.push_str(&format!(
+            "  pending       {}\n",
+            super::output::plural(s.pending, "event", "events")
+        ));
+        out.push_str(&format!(
+            "  sent          {}\n",
+            super::output::plural(s.sent_spans, "span", "spans")
+        ));
         if s.rejected_spans + s.partial_rejected_spans > 0 {
             out.push_str(&format!(
-                "  rejected      {} spans (kept in the log)\n",
-                s.rejected_spans + s.partial_rejected_spans
+                "  rejected      {} (kept in the log)\n",
+                super::output::plural(s.rejected_spans + s.partial_rejected_spans, "span", "spans")
             ));
         }
         if let Some(t) = s.last_attempt {
@@ -92,8 +99,11 @@ impl Summary {
         if let Some(t) = s.retry_not_before {
             out.push_str(&format!("  retry after   {}\n", format_timestamp(t)));
         }
-        if s.uploader_running {
-            out.push_str("  an upload is running now\n");
+        if s.pending > 0 || s.uploader_running {
+            out.push_str(&format!(
+                "  next retry    {}\n",
+                super::doctor::next_retry(s).trim_start_matches("next retry: ")
+            ));
         }
         out
     }

@@ -1,13 +1,14 @@
-//! `disable`: opt out everywhere this tool wrote an opt-in, and optionally delete the data.
+//! `disable`: opt out so that neither file enables, and optionally delete the data. The
+//! work is the library's ([`specfact_telemetry::optin`]); this module presents it.
 
-use std::fs;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use serde_json::json;
 use specfact_telemetry::Settings;
-use specfact_telemetry::settings::{CONFIG_FILE, OPT_IN_FILE, Source};
+use specfact_telemetry::optin;
+use specfact_telemetry::settings::Source;
 
-use super::config_file::{read_optional, set_top_level, write_private};
+use super::{optin_files, purge};
 use crate::context::Context;
 
 /// Arguments of `disable`.
@@ -16,24 +17,52 @@ pub struct Args {
     /// Also delete the recorded events and the delivery state.
     #[arg(long)]
     pub purge: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `disable`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let done = optin::disable(&ctx.settings)?;
     let mut changed = Vec::new();
-    if let Some(dir) = &ctx.settings.config_dir {
-        let opt_in = dir.join(OPT_IN_FILE);
-        if opt_in.exists() {
-            fs::remove_file(&opt_in)
-                .with_context(|| format!("cannot remove {}", opt_in.display()))?;
-            changed.push(format!("removed {}", opt_in.display()));
-        }
-        let config = dir.join(CONFIG_FILE);
-        if let Some(text) = read_optional(&config)? {
-            write_private(&config, &set_top_level(&text, "enabled", "false", &[]))?;
-            changed.push(format!("set `enabled: false` in {}", config.display()));
-        }
+    if let Some(p) = &done.removed_opt_in {
+        changed.push(format!("removed {}", p.display()));
     }
+    if let Some(p) = &done.config_set_false {
+        changed.push(format!("set `enabled: false` in {}", p.display()));
+    }
+    let purged = if args.purge {
+        Some(optin::purge(&ctx.settings))
+    } else {
+        None
+    };
+    let now = Settings::resolve(&ctx.env, ctx.home.as_deref());
+    let still_by = now.enabled.then(|| match now.enabled_source {
+        Source::Env(var) => format!("{var} in your environment"),
+        other => other.to_string(),
+    });
+
+    if args.json {
+        let purge_json = match &purged {
+            None => serde_json::Value::Null,
+            Some(Ok(p)) => purge::purged_json(p),
+            Some(Err(e)) => json!({"error": e.to_string()}),
+        };
+        let doc = json!({
+            "changed": changed,
+            "enabled": now.enabled,
+            "still_enabled_by": still_by,
+            "files": done.files.as_ref().map_or(serde_json::Value::Null, optin_files::json),
+            "purge": purge_json,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(match purged {
+            Some(Err(_)) => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        });
+    }
+
     if changed.is_empty() {
         println!("Nothing to change: no opt-in file or telemetry.yaml was found.");
     } else {
@@ -41,20 +70,23 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             println!("{c}");
         }
     }
-    if let (true, Some(log)) = (args.purge, ctx.local_log()) {
-        for deleted in super::purge::delete_everything(ctx, &log)? {
-            println!("deleted {}", deleted.display());
+    if let Some(files) = &done.files {
+        print!("{}", optin_files::text(files, "  "));
+    }
+    let mut code = ExitCode::SUCCESS;
+    match purged {
+        None => {}
+        Some(Ok(p)) => print!("{}", purge::purged_text(&p)),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            code = ExitCode::FAILURE;
         }
     }
-    let now = Settings::resolve(&ctx.env, ctx.home.as_deref());
-    if now.enabled {
-        let by = match now.enabled_source {
-            Source::Env(var) => format!("{var} in your environment"),
-            other => other.to_string(),
-        };
-        eprintln!("warning: telemetry is still enabled by {by}; unset it to opt out completely");
-    } else {
-        println!("Telemetry is disabled.");
+    match still_by {
+        Some(by) => {
+            eprintln!("warning: telemetry is still enabled by {by}; unset it to opt out completely")
+        }
+        None => println!("Telemetry is disabled."),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

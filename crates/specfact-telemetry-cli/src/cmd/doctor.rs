@@ -82,6 +82,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         local_log(s),
         endpoint(s),
         credentials(s),
+        delivery_backlog(s),
     ];
     checks.push(collector(s, args.no_send));
 
@@ -110,12 +111,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             }
         }
         println!();
+        let warned = checks.iter().any(|c| c.verdict == Verdict::Warn);
         println!(
             "{}",
-            if healthy {
-                "No problems found."
-            } else {
-                "Something needs fixing (see the lines marked fail)."
+            match (healthy, warned) {
+                (true, false) => "No problems found.",
+                (true, true) => "Nothing is broken, but see the lines marked warn.",
+                (false, _) => "Something needs fixing (see the lines marked fail).",
             }
         );
     }
@@ -152,18 +154,69 @@ fn configuration(s: &Settings) -> Check {
 }
 
 fn enabled(s: &Settings) -> Check {
-    if s.enabled {
-        check(
-            "enabled",
-            Verdict::Info,
-            format!("yes, opted in by {}", s.enabled_source),
-        )
+    let mut detail = if s.enabled {
+        format!("yes, opted in by {}", s.enabled_source)
     } else {
         let why = s
             .disabled_reason
             .as_ref()
             .map_or_else(|| "off".to_owned(), ToString::to_string);
-        check("enabled", Verdict::Info, format!("no: {why}"))
+        format!("no: {why}")
+    };
+    // Both files and what each says, so a surprise (`enabled: false` while the opt-in
+    // file still records) is visible here.
+    if let Some(files) = s.opt_in_files() {
+        detail.push('\n');
+        detail.push_str(super::optin_files::text(&files, "").trim_end());
+    }
+    check("enabled", Verdict::Info, detail)
+}
+
+/// Events waiting for the collector, the last error and when delivery tries again
+/// (from the delivery state; nothing is contacted).
+fn delivery_backlog(s: &Settings) -> Check {
+    let st = delivery::state(s);
+    if st.endpoint.is_none() {
+        return check("delivery", Verdict::Skip, "no endpoint");
+    }
+    if !st.enrolled {
+        return check("delivery", Verdict::Info, "nothing sent yet");
+    }
+    let pending = crate::cmd::output::plural(st.pending, "event", "events");
+    let next = next_retry(&st);
+    match (&st.last_error, st.pending) {
+        (Some(e), n) if n > 0 => {
+            let status = e.status.map(|c| format!(" (HTTP {c})")).unwrap_or_default();
+            check(
+                "delivery",
+                Verdict::Fail,
+                format!(
+                    "{pending} pending; the last attempt failed: {}{status}: {}\n{next}",
+                    e.kind, e.message
+                ),
+            )
+        }
+        (_, 0) => check("delivery", Verdict::Ok, "nothing pending"),
+        _ => check(
+            "delivery",
+            Verdict::Info,
+            format!("{pending} pending\n{next}"),
+        ),
+    }
+}
+
+/// When delivery tries again, in words.
+pub fn next_retry(st: &specfact_telemetry::DeliveryState) -> String {
+    if st.uploader_running {
+        return "an upload is running now".to_owned();
+    }
+    match st.retry_not_before {
+        Some(t) if t > SystemTime::now() => format!(
+            "next retry not before {} (the collector asked to wait)",
+            specfact_telemetry::event::format_timestamp(t)
+        ),
+        _ => "next retry: with the next recorded command, or now with `specfact-telemetry export`"
+            .to_owned(),
     }
 }
 
@@ -259,6 +312,25 @@ fn local_log(s: &Settings) -> Check {
             "no path: set HOME or SPECFACT_TELEMETRY_LOCAL_PATH",
         );
     };
+    // Never open something that is not a regular file: a FIFO would block until a
+    // writer or reader appears, and this is the command people run to find out why.
+    if let Ok(meta) = fs::metadata(path)
+        && let Some(kind) = specfact_telemetry::log::non_regular_kind(&meta)
+    {
+        return check(
+            "local log",
+            if s.enabled {
+                Verdict::Fail
+            } else {
+                Verdict::Warn
+            },
+            format!(
+                "{} is {kind}, not a regular file: nothing can be recorded into it; \
+                 point local_path at a file",
+                path.display()
+            ),
+        );
+    }
     if path.exists() {
         return match fs::OpenOptions::new().append(true).open(path) {
             Ok(_) => check(

@@ -1,13 +1,15 @@
 //! `enable`: opt in — locally by default, or with an endpoint (and headers) in
-//! `~/.specfact/telemetry.yaml`.
+//! `~/.specfact/telemetry.yaml`. The work is the library's ([`specfact_telemetry::optin`]);
+//! this module presents it.
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use serde_json::json;
 use specfact_telemetry::Settings;
-use specfact_telemetry::settings::{CONFIG_FILE, OPT_IN_FILE, Source, validate_endpoint};
+use specfact_telemetry::optin::{self, OptInError};
+use specfact_telemetry::settings::Source;
 
-use super::config_file::{quote, read_optional, set_top_level, write_private};
+use super::{optin_files, output};
 use crate::context::Context;
 
 /// Arguments of `enable`.
@@ -20,6 +22,9 @@ pub struct Args {
     /// or an endpoint already in telemetry.yaml).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What telemetry records, in one sentence per line, for `enable`'s confirmation.
@@ -31,47 +36,81 @@ pub const WHAT_IS_RECORDED: &str =
 
 /// Runs `enable`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let Some(dir) = ctx.settings.config_dir.clone() else {
-        bail!(
-            "there is no home directory (HOME is not set), so there is nowhere to keep the opt-in"
-        );
+    let written = optin::parse_headers(&args.headers).and_then(|headers| {
+        if args.endpoint.is_none() && headers.is_empty() {
+            optin::enable_locally(&ctx.settings)
+        } else {
+            optin::enable_with_endpoint(&ctx.settings, args.endpoint.as_deref(), &headers)
+        }
+    });
+    let written = match written {
+        Ok(w) => w,
+        // Malformed values on the command line are usage errors (exit 2).
+        Err(e) if e.is_usage() => return Ok(output::usage_error("enable", e)),
+        Err(e @ OptInError::NoHomeDirectory) => anyhow::bail!(e),
+        Err(e) => return Err(e.into()),
     };
-    let headers = args
+
+    // The settings as they now resolve, environment included.
+    let now = Settings::resolve(&ctx.env, ctx.home.as_deref());
+    let mut warnings = overrides(&now, args.endpoint.as_deref());
+    if let Some(why) = specfact_telemetry::delivery::state(&now).refused {
+        warnings.push(format!("nothing will be sent: {why}"));
+    }
+    if args.endpoint.is_some() && args.headers.is_empty() && !now.headers.is_empty() {
+        let names: Vec<&str> = now.headers.iter().map(|h| h.name.as_str()).collect();
+        warnings.push(format!(
+            "the headers already configured ({}) will be sent to this endpoint too; \
+             replace them with --header, or remove them from telemetry.yaml",
+            names.join(", ")
+        ));
+    }
+    let endpoint = now
+        .endpoint
+        .value
+        .as_deref()
+        .map(specfact_telemetry::delivery::redact_endpoint);
+    let headers: Vec<String> = now
         .headers
         .iter()
-        .enumerate()
-        .map(|(i, h)| parse_header(h).with_context(|| format!("--header number {}", i + 1)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|h| format!("{}: {}", h.name, h.value.redacted()))
+        .collect();
 
-    if args.endpoint.is_none() && headers.is_empty() {
-        write_private(&dir.join(OPT_IN_FILE), "true\n")?;
-        println!(
-            "Telemetry is enabled (written to {}).",
-            dir.join(OPT_IN_FILE).display()
-        );
-    } else {
-        let config = dir.join(CONFIG_FILE);
-        let mut text = read_optional(&config)?.unwrap_or_default();
-        if let Some(endpoint) = &args.endpoint {
-            check_endpoint(endpoint)?;
-            text = set_top_level(&text, "endpoint", &quote(endpoint), &[]);
-        } else if ctx.settings.endpoint.value.is_none() {
-            bail!("--header needs an endpoint: pass --endpoint URL as well");
-        }
-        if !headers.is_empty() {
-            let block: Vec<String> = headers
-                .iter()
-                .map(|(name, value)| format!("{}: {}", quote(name), quote(value)))
-                .collect();
-            text = set_top_level(&text, "headers", "", &block);
-        }
-        text = set_top_level(&text, "enabled", "true", &[]);
-        write_private(&config, &text)?;
-        println!("Telemetry is enabled (written to {}).", config.display());
+    if args.json {
+        let doc = json!({
+            "written": written.path.display().to_string(),
+            "enabled": now.enabled,
+            "opt_in_source": now.opt_in_source.as_str(),
+            "disabled_reason": now.disabled_reason.as_ref().map(|r| json!({
+                "code": r.code(),
+                "message": r.to_string(),
+            })),
+            "files": optin_files::json(&written.files),
+            "log": now.local_path.value.as_ref().map(|p| p.display().to_string()),
+            "endpoint": endpoint,
+            "headers": headers,
+            "warnings": warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
     }
 
-    // Show the settings as they now resolve, environment included.
-    let now = Settings::resolve(&ctx.env, ctx.home.as_deref());
+    match (&now.disabled_reason, now.enabled) {
+        (Some(reason), false) => {
+            println!(
+                "Telemetry stays OFF: {reason}, and the environment takes precedence over the files."
+            );
+            println!(
+                "Your opt-in was written to {}; it takes effect once that is no longer so.",
+                written.path.display()
+            );
+        }
+        _ => println!(
+            "Telemetry is enabled (written to {}).",
+            written.path.display()
+        ),
+    }
+    print!("{}", optin_files::text(&written.files, "  "));
     println!("{WHAT_IS_RECORDED}");
     match &now.local_path.value {
         Some(p) => println!(
@@ -80,38 +119,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         ),
         None => println!("  Stored in: nowhere: no local log path could be determined"),
     }
-    match &now.endpoint.value {
+    match endpoint {
         None => println!("  Sent to:   nowhere (local only)"),
-        Some(e) => {
-            let e = specfact_telemetry::delivery::redact_endpoint(e);
-            let headers = now
-                .headers
-                .iter()
-                .map(|h| format!("{}: {}", h.name, h.value.redacted()))
-                .collect::<Vec<_>>();
-            if headers.is_empty() {
-                println!("  Sent to:   {e}");
-            } else {
-                println!("  Sent to:   {e} (with {})", headers.join(", "));
-            }
-        }
+        Some(e) if headers.is_empty() => println!("  Sent to:   {e}"),
+        Some(e) => println!("  Sent to:   {e} (with {})", headers.join(", ")),
     }
     println!(
         "See what is recorded with `specfact-telemetry show`; opt out with `specfact-telemetry disable`."
     );
-
-    let mut warnings = overrides(&now, args.endpoint.as_deref());
-    if let Some(why) = specfact_telemetry::delivery::state(&now).refused {
-        warnings.push(format!("nothing will be sent: {why}"));
-    }
-    if args.endpoint.is_some() && headers.is_empty() && !now.headers.is_empty() {
-        let names: Vec<&str> = now.headers.iter().map(|h| h.name.as_str()).collect();
-        warnings.push(format!(
-            "the headers already configured ({}) will be sent to this endpoint too; \
-             replace them with --header, or remove them from telemetry.yaml",
-            names.join(", ")
-        ));
-    }
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
@@ -127,56 +142,11 @@ fn overrides(now: &Settings, endpoint: Option<&str>) -> Vec<String> {
         ));
     }
     if let (Some(wanted), Source::Env(var)) = (endpoint, now.endpoint.source)
-        && now.endpoint.value.as_deref() != Some(wanted)
+        && now.endpoint.value.as_deref() != Some(wanted.trim())
     {
         w.push(format!(
             "{var} is set and overrides the endpoint written to telemetry.yaml"
         ));
     }
     w
-}
-
-/// Parses `Name: Value`.
-fn parse_header(h: &str) -> anyhow::Result<(String, String)> {
-    let Some((name, value)) = h.split_once(':') else {
-        bail!("expected \"Name: Value\" (no ':' found)");
-    };
-    let (name, value) = (name.trim(), value.trim());
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
-        bail!("the header name must be letters, digits or one of !#$%&'*+-.^_`|~");
-    }
-    if value.is_empty() {
-        bail!("the header value is empty");
-    }
-    if value.chars().any(char::is_control) {
-        bail!("the header value contains control characters");
-    }
-    Ok((name.to_owned(), value.to_owned()))
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Checks an endpoint with the rules the settings apply, so `enable` never writes
-/// one that would then be ignored. The message never repeats the URL.
-fn check_endpoint(url: &str) -> anyhow::Result<()> {
-    validate_endpoint(url.trim()).map_err(|e| anyhow::anyhow!("--endpoint {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_parse_and_reject_bad_input_without_echoing_it() {
-        assert_eq!(
-            parse_header(" Authorization :  Bearer abc ").unwrap(),
-            ("Authorization".to_owned(), "Bearer abc".to_owned())
-        );
-        for bad in ["no colon", ": v", "Bad Name: v", "N:", "N: a\u{7}b"] {
-            let err = parse_header(bad).unwrap_err().to_string();
-            assert!(!err.contains("abc") && !err.contains(bad), "{err}");
-        }
-    }
 }

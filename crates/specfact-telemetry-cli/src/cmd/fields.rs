@@ -2,33 +2,18 @@
 //! JSON objects of metrics read from a file or stdin.
 
 use std::ffi::OsStr;
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
 
-use clap::builder::TypedValueParser;
-use clap::error::ErrorKind;
-use specfact_telemetry::{MachineIdentity, Schema, Value};
+use specfact_telemetry::Value;
 
 use super::output;
 
 /// The most metadata read from a file, stdin or the metrics file.
 pub const MAX_METADATA_BYTES: u64 = 1 << 20;
 
-/// Checks a command name the way the library will (clap value parser): a dotted
-/// identifier such as `import.from_code`. Upper case is accepted and lowercased.
-pub fn parse_command(s: &str) -> Result<String, String> {
-    let schema = Schema::empty();
-    let nobody = MachineIdentity::default();
-    specfact_telemetry::Sanitizer::new(&schema, &nobody)
-        .command(s)
-        .map_err(|reason| {
-            format!(
-                "{reason}; expected a dotted identifier such as import.from_code \
-                 (lowercase letters, digits, '-' and '_', at most 64 characters)"
-            )
-        })
-}
-
-/// Parses `--duration-ms` (clap value parser): a non-negative number of milliseconds.
+/// Parses `--duration-ms`: a non-negative number of milliseconds.
 pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(ms) if ms < 0.0 => Err("must not be negative".to_owned()),
@@ -47,27 +32,6 @@ pub struct FieldArg {
     pub key: String,
     /// The value, or `None` when key or value is not UTF-8.
     pub value: Option<String>,
-}
-
-/// The clap value parser of `--field`: splits on the first `=`, never echoes the value
-/// in its error messages.
-#[derive(Debug, Clone, Copy)]
-pub struct FieldParser;
-
-impl TypedValueParser for FieldParser {
-    type Value = FieldArg;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &OsStr,
-    ) -> Result<FieldArg, clap::Error> {
-        split_field(value).map_err(|msg| {
-            let mut cmd = cmd.clone();
-            cmd.error(ErrorKind::InvalidValue, msg)
-        })
-    }
 }
 
 /// Splits `KEY=VALUE`; the error says what is wrong with the argument.
@@ -111,6 +75,12 @@ pub fn field_metadata(fields: &[FieldArg], debug: bool) -> Vec<(String, Value)> 
             }
         })
         .collect()
+}
+
+/// Opens `path` for reading without blocking on a FIFO a program may have put there;
+/// `None` when it is not a regular file.
+pub fn open_regular(path: &Path) -> io::Result<Option<File>> {
+    specfact_telemetry::log::open_regular_for_reading(path)
 }
 
 /// Why a JSON object of metadata could not be used.
@@ -176,8 +146,8 @@ pub fn read_metadata(reader: impl Read) -> Result<Vec<(String, Value)>, Metadata
 mod tests {
     use super::*;
 
-    fn parse(arg: &OsStr) -> Result<FieldArg, clap::Error> {
-        FieldParser.parse_ref(&clap::Command::new("t"), None, arg)
+    fn parse(arg: &OsStr) -> Result<FieldArg, String> {
+        split_field(arg)
     }
 
     #[test]

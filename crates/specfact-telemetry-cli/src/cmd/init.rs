@@ -17,6 +17,9 @@ pub struct Args {
     /// Print the template to stdout instead of writing it.
     #[arg(long)]
     pub print: bool,
+    /// Print one JSON object saying what was written instead of text.
+    #[arg(long, conflicts_with = "print")]
+    pub json: bool,
 }
 
 /// The configuration template: every key, commented out at its default.
@@ -84,6 +87,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         );
     }
     write_private(&path, TEMPLATE)?;
+    if args.json {
+        let doc = serde_json::json!({"written": path.display().to_string()});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "Wrote {}. Edit it, then check it with `specfact-telemetry status`.",
         path.display()

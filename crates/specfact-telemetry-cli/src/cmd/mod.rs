@@ -2,6 +2,7 @@
 
 mod config_file;
 mod delivery_info;
+mod optin_files;
 
 pub mod completions;
 pub mod disable;

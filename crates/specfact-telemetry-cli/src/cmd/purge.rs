@@ -1,15 +1,14 @@
 //! `purge`: deletes what telemetry recorded on this machine: the whole local log and
 //! the delivery state, or only the events older than an age.
 
-use std::fs;
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use specfact_telemetry::LocalLog;
 use specfact_telemetry::log::LogLine;
+use specfact_telemetry::optin::{self, LogFound, Purged};
 
 use super::output;
 use crate::context::Context;
@@ -25,42 +24,10 @@ pub struct Args {
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
-}
 
-/// Files and directories that delivery keeps beside the log (cursors, pending batches).
-/// They describe the log's content, so a purge of the whole log deletes them too.
-pub fn delivery_state_paths(ctx: &Context) -> Vec<PathBuf> {
-    specfact_telemetry::delivery::state_dir(&ctx.settings)
-        .into_iter()
-        .collect()
-}
-
-/// Deletes the log and the delivery state, and `~/.specfact` itself if that leaves it
-/// empty. Returns what was deleted. Shared by `purge` and `disable --purge`.
-pub fn delete_everything(ctx: &Context, log: &LocalLog) -> anyhow::Result<Vec<PathBuf>> {
-    let mut deleted = Vec::new();
-    if log.delete()? {
-        deleted.push(log.path().to_owned());
-    }
-    for p in delivery_state_paths(ctx) {
-        let removed = if p.is_dir() {
-            fs::remove_dir_all(&p)
-        } else {
-            fs::remove_file(&p)
-        };
-        match removed {
-            Ok(()) => deleted.push(p),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", p.display())),
-        }
-    }
-    // Leave no empty `~/.specfact` behind; a directory with anything else in it stays.
-    if let Some(dir) = &ctx.settings.config_dir
-        && log.path().parent() == Some(dir.as_path())
-    {
-        let _ = fs::remove_dir(dir);
-    }
-    Ok(deleted)
+    /// Print one JSON object instead of text (needs --yes when there is no terminal).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `purge`.
@@ -69,52 +36,95 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         "there is no local log: the home directory is unknown and no local_path is configured",
     )?;
     match args.older_than {
-        None => purge_all(args, ctx, &log),
+        None => purge_all(args, ctx),
         Some(age) => purge_older(args, &log, age),
     }
 }
 
-fn purge_all(args: &Args, ctx: &Context, log: &LocalLog) -> anyhow::Result<ExitCode> {
-    let path = log.path();
-    let state: Vec<PathBuf> = delivery_state_paths(ctx)
-        .into_iter()
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
-    let has_log = path.symlink_metadata().is_ok();
-    if !has_log && state.is_empty() {
-        println!(
-            "Nothing to purge: telemetry has recorded nothing (there is no log at {}).",
-            path.display()
-        );
+/// What a purge deleted, as text (one line per thing, and what was left alone).
+pub fn purged_text(p: &Purged) -> String {
+    let mut out = String::new();
+    let path = p.plan.log_path.display();
+    match (&p.plan.log, p.log_deleted) {
+        (LogFound::Log { events, bytes }, true) => out.push_str(&format!(
+            "Deleted {path} ({}, {}).\n",
+            output::plural(*events, "event", "events"),
+            output::human_bytes(*bytes)
+        )),
+        (LogFound::NotARegularFile(kind), _) => out.push_str(&format!(
+            "Left {path} alone: it is {kind}, not a log file, so there was nothing in it to delete.\n"
+        )),
+        _ => {}
+    }
+    for d in &p.state_deleted {
+        out.push_str(&format!("Deleted {}.\n", d.display()));
+    }
+    out
+}
+
+/// What a purge deleted, for `--json`.
+pub fn purged_json(p: &Purged) -> serde_json::Value {
+    let (events, bytes, left_alone) = match &p.plan.log {
+        LogFound::Log { events, bytes } => (Some(*events), Some(*bytes), None),
+        LogFound::NotARegularFile(kind) => (None, None, Some(*kind)),
+        _ => (None, None, None),
+    };
+    serde_json::json!({
+        "log": p.plan.log_path.display().to_string(),
+        "log_deleted": p.log_deleted,
+        "events_deleted": if p.log_deleted { events } else { None },
+        "bytes_deleted": if p.log_deleted { bytes } else { None },
+        "log_left_alone_because_it_is": left_alone,
+        "state_deleted": p.state_deleted.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn purge_all(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let plan = optin::plan_purge(&ctx.settings)?;
+    let path = plan.log_path.display().to_string();
+    if let LogFound::Symlink(target) = &plan.log {
+        // Refused before asking: removing the link would leave the events in its target.
+        let e = specfact_telemetry::log::LogError::Symlink {
+            path: plan.log_path.clone(),
+            target: target.clone(),
+        };
+        return Err(e.into());
+    }
+    if plan.is_empty() {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"log": path, "log_deleted": false, "state_deleted": []})
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        match &plan.log {
+            LogFound::NotARegularFile(kind) => {
+                println!("Nothing to purge: {path} is {kind}, not a log file; it was left alone.")
+            }
+            _ => println!(
+                "Nothing to purge: telemetry has recorded nothing (there is no log at {path})."
+            ),
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let stats = if has_log {
-        Some(
-            log.stats()
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        )
-    } else {
-        None
-    };
-    let what = match &stats {
-        Some(s) => format!(
-            "{} ({}, {})",
-            path.display(),
-            output::plural(s.events, "event", "events"),
-            output::human_bytes(s.bytes)
+    let what = match &plan.log {
+        LogFound::Log { events, bytes } => format!(
+            "{path} ({}, {})",
+            output::plural(*events, "event", "events"),
+            output::human_bytes(*bytes)
         ),
-        None => "the delivery state".to_owned(),
+        _ => "the delivery state".to_owned(),
     };
     if !confirmed(args, &format!("Delete {what}?"))? {
         return Ok(refused());
     }
-    for deleted in delete_everything(ctx, log)? {
-        if deleted == path {
-            println!("Deleted {what}.");
-        } else {
-            println!("Deleted {}.", deleted.display());
-        }
+    let purged = optin::purge(&ctx.settings)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&purged_json(&purged))?);
+        return Ok(ExitCode::SUCCESS);
     }
+    print!("{}", purged_text(&purged));
     if ctx.settings.enabled {
         println!(
             "Telemetry is still enabled ({}), so new events will be recorded. To stop: specfact-telemetry disable.",

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Color, ColumnConstraint, Table, Width};
+use specfact_telemetry::file_identity::FileId;
 use specfact_telemetry::log::LogLine;
 use specfact_telemetry::{Event, FieldValue, LocalLog};
 
@@ -46,13 +47,67 @@ pub struct Args {
     /// time (`2026-11-24T06:15:00Z`) or an age (`7d`, `12h`).
     #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = output::parse_since)]
     pub since: Option<SystemTime>,
+
+    /// Only events of this command (`plan.init`) or command family (`plan`: `plan.init`,
+    /// `plan.compare`, …).
+    #[arg(long = "command", value_name = "NAME")]
+    pub command: Option<String>,
+
+    /// Only events of commands that failed.
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Read this log instead of the configured one (a copy, a log from another machine).
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
+}
+
+/// Which events `show` prints: `--command` and `--failed`.
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    command: Option<String>,
+    failed: bool,
+}
+
+impl Filter {
+    fn new(args: &Args) -> Self {
+        Filter {
+            command: args
+                .command
+                .as_deref()
+                .map(|c| c.trim().to_ascii_lowercase()),
+            failed: args.failed,
+        }
+    }
+
+    /// Whether `event` is one to show.
+    fn keeps(&self, event: &Event) -> bool {
+        let command_matches = self.command.as_deref().is_none_or(|want| {
+            event.command == want
+                || event
+                    .command
+                    .strip_prefix(want)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        });
+        command_matches && (!self.failed || !event.success)
+    }
+
+    fn is_active(&self) -> bool {
+        self.command.is_some() || self.failed
+    }
 }
 
 /// Runs `show`.
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let log = ctx.local_log().context(
-        "there is no local log: the home directory is unknown and no local_path is configured",
-    )?;
+    let log = match &args.log {
+        Some(path) if std::fs::symlink_metadata(path).is_err() => {
+            anyhow::bail!("{} does not exist", path.display())
+        }
+        Some(path) => LocalLog::new(path),
+        None => ctx.local_log().context(
+            "there is no local log: the home directory is unknown and no local_path is configured",
+        )?,
+    };
     let color = !args.json && output::stdout_color();
     let mut out = io::stdout().lock();
     let mut view = View::new(args, color);
@@ -76,7 +131,15 @@ fn show(
             eprintln!("{message}\nWaiting for events (Ctrl-C to stop)…");
             view.header(out)?;
             out.flush()?;
-            match follow(log, Position::default(), SeenIds::default(), view, out)? {}
+            let filter = Filter::new(args);
+            match follow(
+                log,
+                Position::default(),
+                SeenIds::default(),
+                &filter,
+                view,
+                out,
+            )? {}
         }
         if args.json {
             eprintln!("{message}");
@@ -87,10 +150,13 @@ fn show(
     }
 
     let raw = RawLines::open(log.path());
-    let scan = Scan::read(log, args.since, args.last, args.follow)?;
+    let filter = Filter::new(args);
+    let scan = Scan::read(log, args.since, &filter, args.last, args.follow)?;
     view.table(&scan.recent, &raw, out)?;
     if !args.json && !args.follow {
-        if scan.matching == 0 {
+        if scan.matching == 0 && filter.is_active() {
+            writeln!(out, "No events in {path} match {}.", describe(args))?;
+        } else if scan.matching == 0 {
             match args.since {
                 Some(since) => writeln!(
                     out,
@@ -126,9 +192,21 @@ fn show(
                 .map_or_else(|| "off".to_owned(), ToString::to_string);
             eprintln!("note: telemetry is disabled ({why}), so no new events will be recorded");
         }
-        match follow(log, scan.position, scan.seen, view, out)? {}
+        match follow(log, scan.position, scan.seen, &filter, view, out)? {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The filters given, in words: `--command plan --failed`.
+fn describe(args: &Args) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &args.command {
+        parts.push(format!("--command {}", output::printable(c)));
+    }
+    if args.failed {
+        parts.push("--failed".to_owned());
+    }
+    parts.join(" ")
 }
 
 /// The friendly message for a log that does not exist yet.
@@ -193,10 +271,11 @@ impl Scan {
     fn read(
         log: &LocalLog,
         since: Option<SystemTime>,
+        filter: &Filter,
         keep: usize,
         remember_ids: bool,
     ) -> anyhow::Result<Scan> {
-        let file = FileId::of(log.path());
+        let file = FileId::of_path(log.path());
         let mut scan = Scan {
             recent: VecDeque::new(),
             matching: 0,
@@ -224,6 +303,9 @@ impl Scan {
                 Ok(event) => {
                     if let (true, Some(id)) = (remember_ids, event.event_id) {
                         scan.seen.insert(id.as_u128());
+                    }
+                    if !filter.keeps(&event) {
+                        continue;
                     }
                     match (since, event.timestamp) {
                         (Some(_), None) => {
@@ -268,6 +350,7 @@ fn follow(
     log: &LocalLog,
     mut at: Position,
     mut seen: SeenIds,
+    filter: &Filter,
     view: &mut View,
     out: &mut impl Write,
 ) -> anyhow::Result<std::convert::Infallible> {
@@ -275,26 +358,27 @@ fn follow(
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let Some((id, len)) = FileId::with_len(log.path()) else {
+        let Ok(meta) = std::fs::metadata(log.path()) else {
             // Deleted (purged): start over when it comes back.
             at = Position::default();
             replay_until = 0;
             continue;
         };
-        if at.file.is_some_and(|f| f != id) {
+        let (id, len) = (FileId::of(&meta), meta.len());
+        if at.file.is_some() && at.file != id {
             replay_until = len;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         } else if len < at.offset {
             replay_until = 0;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         }
-        at.file = Some(id);
+        at.file = id;
         if len == at.offset {
             continue;
         }
@@ -318,7 +402,7 @@ fn follow(
                         Some(id) => seen.insert(id.as_u128()),
                         None => line.end > replay_until,
                     };
-                    if fresh {
+                    if fresh && filter.keeps(&event) {
                         let shown = Shown {
                             event,
                             offset: line.offset,
@@ -373,7 +457,11 @@ struct RawLines(Option<File>);
 
 impl RawLines {
     fn open(path: &std::path::Path) -> Self {
-        RawLines(File::open(path).ok())
+        RawLines(
+            specfact_telemetry::log::open_regular_for_reading(path)
+                .ok()
+                .flatten(),
+        )
     }
 
     /// Prints the line of `shown` as it is in the file; if it cannot be read back as the
@@ -410,28 +498,6 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)
-}
-
-/// Identifies a file, to notice when the log is replaced under the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-impl FileId {
-    fn of(path: &std::path::Path) -> Option<FileId> {
-        Self::with_len(path).map(|(id, _)| id)
-    }
-
-    fn with_len(path: &std::path::Path) -> Option<(FileId, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        #[cfg(unix)]
-        let id = {
-            use std::os::unix::fs::MetadataExt;
-            FileId(m.dev(), m.ino())
-        };
-        #[cfg(not(unix))]
-        let id = FileId(0, 0);
-        Some((id, m.len()))
-    }
 }
 
 /// Prints events as a table (with the same column widths for rows that follow) or

@@ -37,6 +37,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             })),
             "settings": settings_json(s),
             "diagnostics": s.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            "files": files_json(s),
             "log": log_json(log.as_ref(), stats.as_ref()),
             "delivery": delivery.to_json(),
         });
@@ -46,7 +47,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 
     let mut out = String::new();
     out.push_str(&headline(s));
-    out.push_str("\n\nSettings\n");
+    out.push_str("\n\nFiles\n");
+    out.push_str(&files_text(s));
+    out.push_str("\nSettings\n");
     out.push_str(&settings_table(s));
     out.push_str("\nLocal log\n");
     out.push_str(&log_text(log.as_ref(), stats.as_ref()));
@@ -250,23 +253,73 @@ fn settings_json(s: &Settings) -> Json {
     )
 }
 
-/// Values longer than this overflow their column instead of widening it.
-const VALUE_COLUMN: usize = 32;
-
+/// One row per setting: name, source, value. The value comes last, so a long one (an
+/// endpoint, many categories) never pushes the other columns out of line.
 fn settings_table(s: &Settings) -> String {
     let rows = rows(s);
     let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let value_w = rows
-        .iter()
-        .map(|r| r.1.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(VALUE_COLUMN);
+    let source_w = rows.iter().map(|r| r.3.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
     for (name, shown, _, source) in rows {
-        out.push_str(&format!("  {name:<name_w$}  {shown:<value_w$}  {source}\n"));
+        out.push_str(&format!(
+            "  {name:<name_w$}  {source:<source_w$}  {shown}\n"
+        ));
     }
     out
+}
+
+/// Where every file lives, whether it exists or not, and what the two opt-in files say.
+fn files_text(s: &Settings) -> String {
+    let files = s.opt_in_files();
+    let mut rows = match &files {
+        Some(files) => super::optin_files::rows(files),
+        None => ["config", "opt-in"]
+            .into_iter()
+            .map(|n| {
+                (
+                    n,
+                    "(none: there is no home directory)".to_owned(),
+                    String::new(),
+                )
+            })
+            .collect(),
+    };
+    let exists = |p: &std::path::Path| match p.symlink_metadata() {
+        Err(_) => "absent".to_owned(),
+        Ok(m) => specfact_telemetry::log::non_regular_kind(&m).map_or_else(
+            || "present".to_owned(),
+            |kind| format!("{kind}, not a regular file"),
+        ),
+    };
+    rows.push(match &s.local_path.value {
+        Some(p) => ("log", p.display().to_string(), exists(p)),
+        None => (
+            "log",
+            "(none: no home directory and no local_path)".to_owned(),
+            String::new(),
+        ),
+    });
+    rows.push(match specfact_telemetry::delivery::state_dir(s) {
+        Some(p) => ("state", p.display().to_string(), exists(&p)),
+        None => (
+            "state",
+            "(none: there is no log path)".to_owned(),
+            String::new(),
+        ),
+    });
+    let note = files.as_ref().and_then(super::optin_files::note);
+    super::optin_files::table(&rows, note, "  ")
+}
+
+fn files_json(s: &Settings) -> Json {
+    let mut doc = super::optin_files::json_for(s);
+    if let Json::Object(map) = &mut doc {
+        map.insert(
+            "delivery_state".to_owned(),
+            json!(specfact_telemetry::delivery::state_dir(s).map(|p| p.display().to_string())),
+        );
+    }
+    doc
 }
 
 fn diagnostic_json(d: &Diagnostic) -> Json {

@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::time::SystemTime;
@@ -389,8 +388,19 @@ pub(crate) fn for_each_line(
     end: Option<u64>,
     mut f: impl FnMut(RawLine<'_>) -> bool,
 ) -> io::Result<()> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
+    // Never blocks on a FIFO or a device in place of the log.
+    let mut file = match crate::log::open_regular_for_reading(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            let kind = std::fs::metadata(path)
+                .ok()
+                .as_ref()
+                .and_then(crate::log::non_regular_kind)
+                .unwrap_or("not a regular file");
+            return Err(io::Error::other(format!(
+                "it is {kind}, not a regular file"
+            )));
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };

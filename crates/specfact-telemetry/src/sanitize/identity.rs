@@ -40,6 +40,10 @@ pub struct MachineIdentity {
     /// Lowercased names matched anywhere inside a value (the host name, its first label,
     /// and names that contain separators and so can never equal a single part).
     fragments: Vec<String>,
+    /// Lowercased user names and host names (the whole name and its first label), the
+    /// names a person might type into a free-form command name. Home-directory
+    /// components are not among them. See [`MachineIdentity::names_a_command_segment`].
+    personal: Vec<String>,
 }
 
 impl MachineIdentity {
@@ -66,6 +70,7 @@ impl MachineIdentity {
             if let Some(user) = env.get_os(var) {
                 let user = user.to_string_lossy().trim().to_lowercase();
                 identity.add_name(&user);
+                push_unique(&mut identity.personal, &user);
                 users.push(user);
             }
         }
@@ -103,6 +108,7 @@ impl MachineIdentity {
         let mut identity = MachineIdentity::default();
         for name in names {
             identity.add_name(name.as_ref());
+            push_unique(&mut identity.personal, &name.as_ref().trim().to_lowercase());
         }
         identity
     }
@@ -112,6 +118,24 @@ impl MachineIdentity {
     pub fn with_host_name(mut self, host: &str) -> MachineIdentity {
         self.add_host(host);
         self
+    }
+
+    /// Whether a free-form command name (one typed into a script, such as `record`'s)
+    /// names this machine's user or host: one of its dot-separated segments, compared
+    /// whole and ignoring case, equals a user name, the host name or the host name's
+    /// first label.
+    ///
+    /// This is deliberately narrower than [`appears_in`](Self::appears_in): command names
+    /// are made of common words (`test`, `plan`, `run`, `init`), so `generate.test-prompt`
+    /// is kept for the user `test` (the segment is `test-prompt`, not `test`) and
+    /// `plan.init` is kept for a home directory ending in `/plan` (home-directory
+    /// components are not compared). `test.run` is refused for the user `test`.
+    pub fn names_a_command_segment(&self, command: &str) -> bool {
+        command.split('.').any(|segment| {
+            self.personal
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(segment.trim()))
+        })
     }
 
     /// Whether no name is known (nothing will ever match).
@@ -178,8 +202,10 @@ impl MachineIdentity {
         }
         push_unique(&mut self.fragments, &host);
         push_unique(&mut self.words, &host);
+        push_unique(&mut self.personal, &host);
         let mut labels = host.split('.');
         if let Some(first) = labels.next() {
+            push_unique(&mut self.personal, first);
             push_unique(&mut self.fragments, first);
             push_unique(&mut self.words, first);
             for part in first.split(['-', '_']) {
@@ -244,6 +270,24 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> EnvSnapshot {
         EnvSnapshot::from_pairs(pairs.iter().map(|(k, v)| (*k, *v)))
+    }
+
+    #[test]
+    fn command_segments_match_only_user_and_host_names_whole() {
+        let id = MachineIdentity::from_sources(
+            &env(&[("USER", "test")]),
+            Some("ada-laptop.example.lan"),
+            Some(Path::new("/home/test/work/plan")),
+        );
+        assert!(!id.names_a_command_segment("generate.test-prompt"));
+        assert!(!id.names_a_command_segment("plan.init"));
+        assert!(id.names_a_command_segment("test.run"));
+        assert!(id.names_a_command_segment("deploy.ada-laptop"));
+        assert!(id.names_a_command_segment("deploy.ADA-LAPTOP"));
+        assert!(!id.names_a_command_segment("deploy.ada"));
+        // The broader check still refuses these as values.
+        assert!(id.appears_in("generate.test-prompt"));
+        assert!(id.appears_in("plan.init"));
     }
 
     #[test]

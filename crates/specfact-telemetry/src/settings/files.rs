@@ -1,6 +1,5 @@
 //! Bounded, read-only access to the two settings files.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -28,8 +27,16 @@ pub(crate) fn read_bounded(path: &Path, limit: usize) -> FileRead {
     {
         return FileRead::Absent;
     }
-    let file = match File::open(path) {
-        Ok(file) => file,
+    let file = match crate::log::open_regular_for_reading(path) {
+        Ok(Some(file)) => file,
+        Ok(None) => {
+            let kind = std::fs::metadata(path)
+                .ok()
+                .as_ref()
+                .and_then(crate::log::non_regular_kind)
+                .unwrap_or("not a regular file");
+            return FileRead::Unreadable(io::Error::other(format!("it is {kind}")));
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return FileRead::Absent,
         Err(e) => return FileRead::Unreadable(e),
     };
@@ -90,6 +97,18 @@ mod tests {
             read_bounded(dir.path(), 4),
             FileRead::Unreadable(e) if describe_io_error(&e) == "it is a directory"
         ));
+        #[cfg(unix)]
+        {
+            // A FIFO is reported, never waited on.
+            let fifo = dir.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: mkfifo with a valid C string.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            assert!(matches!(
+                read_bounded(&fifo, 4),
+                FileRead::Unreadable(e) if describe_io_error(&e) == "it is a FIFO (named pipe)"
+            ));
+        }
     }
 
     #[test]

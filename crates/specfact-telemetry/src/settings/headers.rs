@@ -61,6 +61,12 @@ pub fn parse_header_list(input: &str) -> Vec<HeaderEntry> {
         .collect()
 }
 
+/// Parses one `Name: Value` header (both sides trimmed), as `--header` and
+/// `SPECFACT_TELEMETRY_HEADERS` entries are written.
+pub fn parse_header(part: &str) -> Result<(String, String), HeaderError> {
+    parse_entry(part)
+}
+
 fn parse_entry(part: &str) -> Result<(String, String), HeaderError> {
     let (name, value) = part.split_once(':').ok_or(HeaderError::MissingColon)?;
     let (name, value) = (name.trim(), value.trim());

@@ -42,12 +42,15 @@ mod endpoint;
 mod files;
 mod headers;
 mod resolve;
+mod switch;
 mod yaml;
 
 pub use endpoint::{EndpointError, MAX_ENDPOINT_LEN, validate_endpoint};
 pub use headers::{
-    HeaderEntry, HeaderError, is_valid_header_name, is_valid_header_value, parse_header_list,
+    HeaderEntry, HeaderError, is_valid_header_name, is_valid_header_value, parse_header,
+    parse_header_list,
 };
+pub use switch::{FALSE_VALUES, FileSays, OptInFiles, TRUE_VALUES, parse_switch};
 pub use yaml::{CONFIG_KEYS, MAX_CONFIG_BYTES};
 
 /// Name of the directory under the home directory that holds telemetry files.
@@ -377,6 +380,12 @@ impl Settings {
     /// Path of `telemetry.opt-in`, if there is a home directory.
     pub fn opt_in_path(&self) -> Option<PathBuf> {
         self.config_dir.as_ref().map(|d| d.join(OPT_IN_FILE))
+    }
+
+    /// The two files that can opt in and what each says (read now, from disk), if
+    /// there is a home directory.
+    pub fn opt_in_files(&self) -> Option<OptInFiles> {
+        self.config_dir.as_deref().map(OptInFiles::read)
     }
 }
 

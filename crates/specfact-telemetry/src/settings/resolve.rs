@@ -13,6 +13,7 @@ use super::files::{FileRead, describe_io_error, read_bounded};
 use super::headers::{
     HeaderError, check_header, header, is_valid_header_name, merge_header, parse_header_list,
 };
+use super::switch::{SwitchError, parse_switch, unrecognized, yaml_switch};
 use super::yaml::{self, ConfigFile};
 use super::{
     CONFIG_FILE, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TIMEOUT, DEFAULT_DEPLOYMENT_ENVIRONMENT,
@@ -71,6 +72,11 @@ pub(crate) enum ValueError {
     TildeWithoutHome,
     #[error("starts with `~name`, which is not expanded (only `~` and `~/` are)")]
     TildeUser,
+    #[error(
+        "is a relative path, and there is no home directory to take it from \
+         (relative paths are taken from ~/.specfact, never from the current directory)"
+    )]
+    RelativeWithoutHome,
 }
 
 impl From<NotUnicode> for ValueError {
@@ -230,6 +236,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Where entry `key` of the mapping under `parent` is written (or `fallback`).
+    fn entry_origin(&self, parent: &str, key: &str, fallback: &Origin) -> Origin {
+        self.config
+            .as_ref()
+            .and_then(|c| c.entry_origin(parent, key))
+            .unwrap_or_else(|| fallback.clone())
+    }
+
     fn yaml_entry(&self, key: &str) -> Option<(&Value, Origin)> {
         self.config.as_ref().and_then(|c| c.get(key))
     }
@@ -246,13 +260,27 @@ impl<'a> Resolver<'a> {
                 .iter()
                 .any(|t| v.eq_ignore_ascii_case(t))
         });
-        let env_opt_in = self.env_switch(OPT_IN).map(is_truthy);
+        let env_opt_in = self.env_switch(OPT_IN).map(|raw| {
+            parse_switch(raw).unwrap_or_else(|| {
+                let message = unrecognized("the value", raw, "false: telemetry is off");
+                self.report(Origin::Env(OPT_IN), message);
+                false
+            })
+        });
         let yaml_enabled = match self.yaml_entry("enabled") {
             None => None,
-            Some((value, origin)) => match yaml_bool(value) {
+            Some((value, origin)) => match yaml_switch(value) {
                 Ok(b) => Some(b),
-                Err(problem) => {
-                    self.report(origin, format!("`enabled` {problem}; {NOT_SET}"));
+                Err(SwitchError::Unrecognized(raw)) => {
+                    let taken = "false (the opt-in file decides)";
+                    self.report(origin, unrecognized("`enabled`", &raw, taken));
+                    Some(false)
+                }
+                Err(SwitchError::WrongType(found)) => {
+                    self.report(
+                        origin,
+                        format!("`enabled` must be true or false, not {found}; {NOT_SET}"),
+                    );
                     None
                 }
             },
@@ -299,14 +327,19 @@ impl<'a> Resolver<'a> {
             FileRead::Bytes(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
                     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-                    return Some(is_truthy(text));
+                    if let Some(says) = parse_switch(text) {
+                        return Some(says);
+                    }
+                    unrecognized("its content", text, "false (not opting in)")
                 }
-                Err(_) => "is not UTF-8 text".to_owned(),
+                Err(_) => format!("is not UTF-8 text; {NO}"),
             },
-            FileRead::TooLarge => format!("is larger than {MAX_OPT_IN_BYTES} bytes"),
-            FileRead::Unreadable(e) => format!("cannot be read ({})", describe_io_error(&e)),
+            FileRead::TooLarge => format!("is larger than {MAX_OPT_IN_BYTES} bytes; {NO}"),
+            FileRead::Unreadable(e) => {
+                format!("cannot be read ({}); {NO}", describe_io_error(&e))
+            }
         };
-        self.report(origin(), format!("{problem}; {NO}"));
+        self.report(origin(), problem);
         Some(false)
     }
 
@@ -404,8 +437,8 @@ impl<'a> Resolver<'a> {
         self.setting(
             LOCAL_PATH,
             "local_path",
-            |raw| expand_path(raw, home).map(Some),
-            |value| expand_path(yaml_str(value)?, home).map(Some),
+            |raw| log_path(raw, home, config_dir).map(Some),
+            |value| log_path(yaml_str(value)?, home, config_dir).map(Some),
             default,
             default_text,
         )
@@ -418,25 +451,30 @@ impl<'a> Resolver<'a> {
             match value {
                 Value::Object(map) => {
                     let mut problems = Vec::new();
-                    for (name, value) in map {
-                        let name = name.trim();
+                    for (raw_name, value) in map {
+                        let name = raw_name.trim();
                         let checked = yaml_header_value(value)
                             .and_then(|v| check_header(name, &v).map(|()| v));
+                        let at = || self.entry_origin("headers", raw_name, &origin);
                         match checked {
                             Ok(v) => merge_header(
                                 &mut headers,
                                 header(name.to_owned(), v, Source::Config),
                             ),
                             Err(e) if is_valid_header_name(name) => {
-                                problems.push(format!("header `{name}` {e}; it is not sent"));
+                                problems
+                                    .push((at(), format!("header `{name}` {e}; it is not sent")));
                             }
                             Err(e) => {
-                                problems.push(format!("a header in `headers` {e}; it is not sent"));
+                                problems.push((
+                                    at(),
+                                    format!("a header in `headers` {e}; it is not sent"),
+                                ));
                             }
                         }
                     }
-                    for message in problems {
-                        self.report(origin.clone(), message);
+                    for (at, message) in problems {
+                        self.report(at, message);
                     }
                 }
                 other => {
@@ -493,26 +531,31 @@ impl<'a> Resolver<'a> {
         };
         let mut problems = Vec::new();
         for (family, category) in map {
+            let at = || self.entry_origin("regression_categories", family, &origin);
             if !is_family_name(family) {
-                problems.push(
+                problems.push((
+                    at(),
                     "a command family in `regression_categories` is not a lowercase name \
                      (letters, digits, `-`, `_`); that entry is ignored"
                         .to_owned(),
-                );
+                ));
                 continue;
             }
             match category.as_str().and_then(parse_category) {
                 Some(c) => {
                     categories.insert(family.clone(), c);
                 }
-                None => problems.push(format!(
-                    "`regression_categories.{family}` must be `contract` or `drift`; \
-                     that entry is ignored"
+                None => problems.push((
+                    at(),
+                    format!(
+                        "`regression_categories.{family}` must be `contract` or `drift`; \
+                         that entry is ignored"
+                    ),
                 )),
             }
         }
-        for message in problems {
-            self.report(origin.clone(), message);
+        for (at, message) in problems {
+            self.report(at, message);
         }
         Setting::new(categories, Source::Config)
     }
@@ -666,6 +709,23 @@ fn yaml_seconds(value: &Value) -> Result<Duration, ValueError> {
     }
 }
 
+/// The log's path: `~` expanded, and a relative path taken relative to `~/.specfact`, so
+/// the log never lands in whatever directory the host happens to run in.
+fn log_path(
+    raw: &str,
+    home: Option<&Path>,
+    config_dir: Option<&Path>,
+) -> Result<PathBuf, ValueError> {
+    let path = expand_path(raw, home)?;
+    if path.is_absolute() {
+        return Ok(path);
+    }
+    match config_dir {
+        Some(dir) => Ok(dir.join(path)),
+        None => Err(ValueError::RelativeWithoutHome),
+    }
+}
+
 /// Expands `~` and `~/…` with `home`; other paths are used as written.
 fn expand_path(raw: &str, home: Option<&Path>) -> Result<PathBuf, ValueError> {
     if raw.chars().any(char::is_control) {
@@ -785,6 +845,32 @@ mod tests {
             Err(ValueError::TildeUser)
         );
         assert_eq!(expand_path("a\nb", Some(home)), Err(ValueError::Control));
+    }
+
+    #[test]
+    fn relative_log_paths_are_taken_from_the_specfact_directory() {
+        let home = Path::new("/home/ada");
+        let dir = home.join(".specfact");
+        assert_eq!(
+            log_path("relative.log", Some(home), Some(&dir)),
+            Ok(dir.join("relative.log"))
+        );
+        assert_eq!(
+            log_path("logs/t.log", Some(home), Some(&dir)),
+            Ok(dir.join("logs/t.log"))
+        );
+        assert_eq!(
+            log_path("~/t.log", Some(home), Some(&dir)),
+            Ok(home.join("t.log"))
+        );
+        assert_eq!(
+            log_path("/var/log/t.log", None, None),
+            Ok(PathBuf::from("/var/log/t.log"))
+        );
+        assert_eq!(
+            log_path("relative.log", None, None),
+            Err(ValueError::RelativeWithoutHome)
+        );
     }
 
     #[test]

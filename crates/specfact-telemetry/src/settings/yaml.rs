@@ -36,6 +36,7 @@ const IGNORED: &str = "its settings are ignored";
 #[derive(Debug)]
 pub(crate) struct ConfigFile {
     path: PathBuf,
+    text: String,
     entries: BTreeMap<String, Spanned<Value>>,
 }
 
@@ -47,6 +48,32 @@ impl ConfigFile {
             return None;
         }
         Some((&entry.value, self.origin_at(entry)))
+    }
+
+    /// Where `key` is written inside the mapping under top-level `parent`: its line and
+    /// column, so a problem with one entry points at that entry rather than at the
+    /// start of the mapping. Falls back to the mapping's position.
+    pub(crate) fn entry_origin(&self, parent: &str, key: &str) -> Option<Origin> {
+        let entry = self.entries.get(parent)?;
+        let fallback = self.origin_at(entry);
+        let start = usize::try_from(entry.referenced.line())
+            .ok()?
+            .saturating_sub(1);
+        let lines = self.text.lines().enumerate().skip(start);
+        for (index, line) in lines {
+            let top_level = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
+            if index > start && top_level && !line.trim_start().starts_with('#') {
+                break;
+            }
+            if let Some(column) = key_column(line, key) {
+                return Some(Origin::File {
+                    path: self.path.clone(),
+                    line: u64::try_from(index + 1).ok(),
+                    column: u64::try_from(column).ok(),
+                });
+            }
+        }
+        Some(fallback)
     }
 
     fn origin_at(&self, entry: &Spanned<Value>) -> Origin {
@@ -132,6 +159,7 @@ pub(crate) fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Con
     }
     Some(ConfigFile {
         path: path.to_path_buf(),
+        text: text.to_owned(),
         entries,
     })
 }
@@ -208,6 +236,34 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> String {
     }
 }
 
+/// The 1-based column (in characters) where `key` is written as a mapping key in `line`,
+/// plain or quoted, in block (`  key: v`) or flow (`{a: 1, key: v}`) style.
+fn key_column(line: &str, key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(found) = line[from..].find(key) {
+        let at = from + found;
+        let before = line[..at].chars().next_back();
+        let quote = before.filter(|c| *c == '"' || *c == '\'');
+        let start = if quote.is_some() { at - 1 } else { at };
+        let opens = line[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c == ' ' || c == '\t' || c == '{' || c == ',');
+        let mut rest = &line[at + key.len()..];
+        if let Some(q) = quote {
+            rest = rest.strip_prefix(q).unwrap_or("\u{0}");
+        }
+        if opens && rest.trim_start().starts_with(':') {
+            return Some(line[..start].chars().count() + 1);
+        }
+        from = at + key.len();
+    }
+    None
+}
+
 /// Where `key` is written: the nearest line at or before `value_line` that starts
 /// (after indentation) with the key, plain or quoted, followed by `:`.
 fn key_position(text: &str, key: &str, value_line: u64) -> Option<(u64, u64)> {
@@ -237,6 +293,20 @@ fn key_position(text: &str, key: &str, value_line: u64) -> Option<(u64, u64)> {
             )
         })
     })
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_in_block_and_flow_mappings() {
+        assert_eq!(key_column("  Bad Name: x", "Bad Name"), Some(3));
+        assert_eq!(key_column("  \"Bad Name\": x", "Bad Name"), Some(3));
+        assert_eq!(key_column("{sync: drift, Plan: drift}", "Plan"), Some(15));
+        assert_eq!(key_column("  planned: x", "plan"), None);
+        assert_eq!(key_column("  x: plan", "plan"), None);
+    }
 }
 
 fn unknown_key_message(key: &str) -> String {

@@ -1,0 +1,90 @@
+//! Editing `telemetry.yaml` the way a careful person would: one top-level key is set,
+//! every other line (other keys, comments, blank lines) is kept as it was.
+
+/// A YAML scalar for `s`: a double-quoted string (JSON strings are valid YAML).
+pub(crate) fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// Sets top-level `key` in a YAML mapping document, replacing its current value
+/// (including an indented block under it) or appending it. `value` is either an
+/// inline scalar (`true`, `"http://…"`) or, when `block` is given, nested lines.
+/// Every other line, comments included, is kept as it was.
+pub(crate) fn set_top_level(text: &str, key: &str, value: &str, block: &[String]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut new_entry = vec![if block.is_empty() {
+        format!("{key}: {value}")
+    } else {
+        format!("{key}:")
+    }];
+    new_entry.extend(block.iter().map(|l| format!("  {l}")));
+
+    let is_key_line = |l: &str| {
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    };
+    let mut out: Vec<String> = Vec::with_capacity(lines.len() + new_entry.len());
+    let mut i = 0;
+    let mut replaced = false;
+    while i < lines.len() {
+        if !replaced && is_key_line(lines[i]) {
+            out.extend(new_entry.iter().cloned());
+            replaced = true;
+            i += 1;
+            // Skip the old value's indented block (blank lines inside it too).
+            while i < lines.len() {
+                let l = lines[i];
+                let indented = l.starts_with(' ') || l.starts_with('\t');
+                let blank_inside = l.trim().is_empty()
+                    && lines[i + 1..]
+                        .iter()
+                        .find(|n| !n.trim().is_empty())
+                        .is_some_and(|n| n.starts_with(' ') || n.starts_with('\t'));
+                if indented || blank_inside {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(lines[i].to_owned());
+        i += 1;
+    }
+    if !replaced {
+        out.extend(new_entry);
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_a_key_and_keeps_comments_and_other_keys() {
+        let text = "# mine\nenabled: false # was off\nservice_name: acme\nheaders:\n  A: b\n\n  C: d\ndebug: true\n";
+        let t = set_top_level(text, "enabled", "true", &[]);
+        assert_eq!(
+            t,
+            "# mine\nenabled: true\nservice_name: acme\nheaders:\n  A: b\n\n  C: d\ndebug: true\n"
+        );
+        let t = set_top_level(&t, "headers", "", &["X: \"y\"".to_owned()]);
+        assert_eq!(
+            t,
+            "# mine\nenabled: true\nservice_name: acme\nheaders:\n  X: \"y\"\ndebug: true\n"
+        );
+    }
+
+    #[test]
+    fn appends_a_missing_key_and_ignores_lookalikes() {
+        let t = set_top_level("enabled_x: 1\n  enabled: no", "enabled", "true", &[]);
+        assert_eq!(t, "enabled_x: 1\n  enabled: no\nenabled: true\n");
+        assert_eq!(
+            set_top_level("", "endpoint", &quote("http://h/v1"), &[]),
+            "endpoint: \"http://h/v1\"\n"
+        );
+    }
+}
