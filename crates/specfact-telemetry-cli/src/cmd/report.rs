@@ -13,8 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::CommandFactory;
-use specfact_telemetry::report::{Date, ReportOptions, build};
-use specfact_telemetry::{LocalLog, Report};
+use specfact_telemetry::LocalLog;
+use specfact_telemetry_report::Report;
+use specfact_telemetry_report::{Date, ReportOptions, build};
 
 use crate::context::Context;
 

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
-use specfact_telemetry::Report;
+use specfact_telemetry_report::Report;
 
 use super::format::{self, count, percent};
 

@@ -4,8 +4,8 @@ use std::fs;
 use std::io;
 
 use super::{Aggregator, Report, ReportError, ReportOptions, aggregate};
-use crate::file_identity::FileId;
-use crate::log::LocalLog;
+use specfact_telemetry::file_identity::FileId;
+use specfact_telemetry::log::LocalLog;
 
 /// Keeps an [`Aggregator`] up to date with a log that grows.
 ///
