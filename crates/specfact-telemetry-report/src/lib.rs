@@ -47,6 +47,7 @@ mod live;
 pub mod quantile;
 mod scan;
 pub mod sessions;
+pub mod time_bound;
 
 use scan::{Parts, for_each_line};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -65,6 +66,7 @@ pub use calendar::{Date, IsoWeek};
 pub use live::LiveReport;
 pub use quantile::DurationSketch;
 pub use sessions::DistinctCounter;
+pub use time_bound::{TimeBound, TimeRange};
 
 /// At most this many distinct commands are reported one by one.
 pub const MAX_COMMANDS: usize = 256;
@@ -125,11 +127,15 @@ impl Default for ReportOptions {
 
 impl ReportOptions {
     fn in_period(&self, t: Option<SystemTime>) -> bool {
-        if self.since.is_none() && self.until.is_none() {
-            return true;
+        self.range().contains(t)
+    }
+
+    /// The period `since`..`until` as a [`TimeRange`].
+    pub fn range(&self) -> TimeRange {
+        TimeRange {
+            since: self.since,
+            until: self.until,
         }
-        let Some(t) = t else { return false };
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }
 }
 
