@@ -94,6 +94,9 @@ pub enum ReportError {
         /// The log file.
         path: PathBuf,
     },
+    /// Following the log failed.
+    #[error(transparent)]
+    Log(#[from] specfact_telemetry::log::LogError),
 }
 
 /// What to count and how.

@@ -362,3 +362,32 @@ fn live_report_follows_appends_torn_lines_and_rotation() {
     assert!(live.refresh().unwrap());
     assert_eq!(live.report().events, 0);
 }
+
+#[test]
+fn live_report_starts_over_when_the_log_is_overwritten_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), &hand_made());
+    let mut live = LiveReport::new(log.clone(), ReportOptions::default());
+    live.refresh().unwrap();
+    assert_eq!(live.report().events, 7);
+    // What `cp other.log telemetry.log` does: the same file, other bytes, no shorter.
+    let other: String = (0..40)
+        .map(|i| line(None, "sync.bridge", &format!("o{i}"), true, 2.0, "") + "\n")
+        .collect();
+    assert!(other.len() as u64 >= std::fs::metadata(log.path()).unwrap().len());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(log.path())
+        .unwrap();
+    std::io::Write::write_all(&mut f, other.as_bytes()).unwrap();
+    drop(f);
+    assert!(live.refresh().unwrap());
+    let r = live.report();
+    assert_eq!((r.events, r.malformed_lines), (40, 0));
+    let whole = build(&log, &ReportOptions::default()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        serde_json::to_value(&whole).unwrap()
+    );
+}

@@ -12,6 +12,8 @@ use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub mod tail;
+
 use crate::event::Event;
 use crate::file_identity::is_same_file;
 use crate::private_file::{self, PrivateFile};
