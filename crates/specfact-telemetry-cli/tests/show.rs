@@ -595,3 +595,39 @@ fn escape_sequences_in_a_hand_edited_log_are_shown_not_interpreted() {
         );
     }
 }
+
+#[test]
+fn follow_reads_a_log_overwritten_in_place_from_its_start() {
+    let home = Home::new();
+    let ts = "2026-11-20T09:15:00.000Z";
+    write_log(
+        &home,
+        &[
+            line(1, "before.one", ts, true, None, 1.0, ""),
+            line(2, "before.two", ts, true, None, 1.0, ""),
+        ],
+    );
+    let mut lines = Lines::spawn(&home, &["show", "--follow", "--json", "-n", "5"]);
+    lines.wait_for("before.two");
+    // `cp other.log telemetry.log`: the same file, other (and more) bytes.
+    let other = home.path().join("other.log");
+    let content: String = [
+        line(11, "after.one", ts, true, None, 1.0, ""),
+        line(12, "after.two", ts, true, None, 1.0, ""),
+        line(13, "after.three", ts, true, None, 1.0, ""),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect();
+    fs::write(&other, content).unwrap();
+    let status = StdCommand::new("cp")
+        .arg(&other)
+        .arg(support::log_path(&home))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    lines.wait_for("after.three");
+    assert_eq!(lines.count("after.one"), 1, "{:#?}", lines.seen);
+    assert_eq!(lines.count("after.two"), 1, "{:#?}", lines.seen);
+    assert_eq!(lines.count("before.one"), 1, "{:#?}", lines.seen);
+}

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Color, ColumnConstraint, Table, Width};
-use specfact_telemetry::file_identity::FileId;
 use specfact_telemetry::log::LogLine;
+use specfact_telemetry::log::tail::{LogTail, Restart};
 use specfact_telemetry::{Event, FieldValue, LocalLog};
 use specfact_telemetry_report::time_bound::{TimeBound, TimeRange};
 
@@ -85,7 +85,7 @@ fn show(
             eprintln!("{message}\nWaiting for events (Ctrl-C to stop)…");
             view.header(out)?;
             out.flush()?;
-            match follow(log, Position::default(), SeenIds::default(), view, out)? {}
+            match follow(LogTail::new(log.clone()), 0, SeenIds::default(), view, out)? {}
         }
         if args.json {
             eprintln!("{message}");
@@ -151,7 +151,7 @@ fn show(
                 .map_or_else(|| "off".to_owned(), ToString::to_string);
             eprintln!("note: telemetry is disabled ({why}), so no new events will be recorded");
         }
-        match follow(log, scan.position, scan.seen, view, out)? {}
+        match follow(scan.tail, scan.line_no, scan.seen, view, out)? {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -192,16 +192,6 @@ fn report_malformed(count: u64, lines: &[u64]) {
     );
 }
 
-/// Where reading stopped: just past the last complete line, in the file read.
-#[derive(Debug, Clone, Copy, Default)]
-struct Position {
-    offset: u64,
-    /// Line number of the last line consumed (blank lines count, as in an editor).
-    line_no: u64,
-    /// The file read, to notice when it is replaced.
-    file: Option<FileId>,
-}
-
 /// What one pass over the log found.
 struct Scan {
     recent: VecDeque<Shown>,
@@ -209,7 +199,10 @@ struct Scan {
     malformed: u64,
     malformed_lines: Vec<u64>,
     without_timestamp: u64,
-    position: Position,
+    /// Where reading stopped: just past the last complete line, in the file read.
+    tail: LogTail,
+    /// Line number of the last line consumed (blank lines count, as in an editor).
+    line_no: u64,
     /// Ids of the events read, for `--follow`.
     seen: SeenIds,
 }
@@ -221,17 +214,19 @@ impl Scan {
         keep: usize,
         remember_ids: bool,
     ) -> anyhow::Result<Scan> {
-        let file = FileId::of_path(log.path());
+        let mut tail = LogTail::new(log.clone());
+        // Before reading: a file that replaces this one while it is read is noticed.
+        tail.poll()
+            .with_context(|| format!("cannot read {}", log.path().display()))?;
+        let mut end = 0;
         let mut scan = Scan {
             recent: VecDeque::new(),
             matching: 0,
             malformed: 0,
             malformed_lines: Vec::new(),
             without_timestamp: 0,
-            position: Position {
-                file,
-                ..Position::default()
-            },
+            tail,
+            line_no: 0,
             seen: SeenIds::default(),
         };
         let reader = log
@@ -243,8 +238,8 @@ impl Scan {
                 // A line being appended right now; read again later.
                 break;
             }
-            scan.position.offset = line.end;
-            scan.position.line_no = line.line_no;
+            end = line.end;
+            scan.line_no = line.line_no;
             match line.entry {
                 Ok(event) => {
                     if let (true, Some(id)) = (remember_ids, event.event_id) {
@@ -274,6 +269,9 @@ impl Scan {
                 }
             }
         }
+        scan.tail
+            .advance(end)
+            .with_context(|| format!("cannot read {}", log.path().display()))?;
         Ok(scan)
     }
 }
@@ -282,58 +280,53 @@ impl Scan {
 /// returns only on an error.
 ///
 /// A log that is truncated or deleted is read again from its start. A log that is
-/// replaced (a purge of old events rewrote it) is read from its start too, but the
-/// events it kept were read already: `seen` holds the ids of the events read so far, and
-/// lines without an id that were in the new file when it was noticed are skipped.
+/// replaced (a purge of old events rewrote it) or overwritten in place is read from its
+/// start too, but the events it kept were read already: `seen` holds the ids of the
+/// events read so far, and lines without an id that were in the new file when it was
+/// noticed are skipped.
 fn follow(
-    log: &LocalLog,
-    mut at: Position,
+    mut tail: LogTail,
+    mut line_no: u64,
     mut seen: SeenIds,
     view: &mut View,
     out: &mut impl Write,
 ) -> anyhow::Result<std::convert::Infallible> {
+    let path = tail.log().path().to_owned();
+    let cannot_read = || format!("cannot read {}", path.display());
     // Lines of a replaced file up to this offset may have been read already.
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let Ok(meta) = std::fs::metadata(log.path()) else {
-            // Deleted (purged): start over when it comes back.
-            at = Position::default();
-            replay_until = 0;
-            continue;
-        };
-        let (id, len) = (FileId::of(&meta), meta.len());
-        if at.file.is_some() && at.file != id {
-            replay_until = len;
-            at = Position {
-                file: id,
-                ..Position::default()
-            };
-        } else if len < at.offset {
-            replay_until = 0;
-            at = Position {
-                file: id,
-                ..Position::default()
-            };
+        let poll = tail.poll().with_context(cannot_read)?;
+        match poll.restart {
+            Some(Restart::Replaced | Restart::Overwritten) => {
+                replay_until = poll.len;
+                line_no = 0;
+            }
+            Some(Restart::Truncated | Restart::Deleted) => {
+                replay_until = 0;
+                line_no = 0;
+            }
+            None => {}
         }
-        at.file = id;
-        if len == at.offset {
+        if !poll.has_new_bytes(tail.offset()) {
             continue;
         }
-        let raw = RawLines::open(log.path());
-        let reader = log
-            .read_from(at.offset)
-            .with_context(|| format!("cannot read {}", log.path().display()))?;
-        let base = at.line_no;
+        let raw = RawLines::open(&path);
+        let reader = tail
+            .log()
+            .read_from(tail.offset())
+            .with_context(cannot_read)?;
+        let base = line_no;
+        let mut end = tail.offset();
         let mut malformed = Vec::new();
         for line in reader {
-            let line: LogLine =
-                line.with_context(|| format!("cannot read {}", log.path().display()))?;
+            let line: LogLine = line.with_context(cannot_read)?;
             if !line.complete {
                 break;
             }
-            at.offset = line.end;
-            at.line_no = base + line.line_no;
+            end = line.end;
+            line_no = base + line.line_no;
             match line.entry {
                 Ok(event) => {
                     let fresh = match event.event_id {
@@ -349,9 +342,10 @@ fn follow(
                         view.row(&shown, &raw, out)?;
                     }
                 }
-                Err(_) => malformed.push(at.line_no),
+                Err(_) => malformed.push(line_no),
             }
         }
+        tail.advance(end).with_context(cannot_read)?;
         out.flush()?;
         let listed: Vec<u64> = malformed.iter().copied().take(MAX_LISTED_LINES).collect();
         report_malformed(malformed.len() as u64, &listed);
