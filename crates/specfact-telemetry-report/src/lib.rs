@@ -352,7 +352,10 @@ impl Aggregator {
         let c = &mut self.commands[ci];
         c.runs += 1;
         c.successes += u64::from(e.success);
-        c.durations.push(e.duration_ms);
+        // An unknown duration is not a duration of 0: it is left out of the figures.
+        if let Some(ms) = e.duration_ms {
+            c.durations.push(ms);
+        }
         c.violations += violations;
         if e.session_id.is_empty() {
             self.without_session += 1;

@@ -58,7 +58,8 @@ impl Metric {
 pub(crate) struct Parts<'a> {
     pub command: Cow<'a, str>,
     pub success: bool,
-    pub duration_ms: f64,
+    /// `None` when the event has no duration (nobody timed the command).
+    pub duration_ms: Option<f64>,
     pub session_id: Cow<'a, str>,
     pub timestamp: Option<SystemTime>,
     pub violations: Metric,
@@ -304,7 +305,7 @@ impl<'de> Visitor<'de> for PartsVisitor {
                     continue;
                 }
                 Key::Duration => {
-                    duration_ms = Some(map.next_value::<f64>()?);
+                    duration_ms = map.next_value::<Option<f64>>()?;
                     continue;
                 }
                 Key::Session => {
@@ -352,7 +353,7 @@ impl<'de> Visitor<'de> for PartsVisitor {
         Ok(Parts {
             command: command.ok_or_else(|| de::Error::missing_field("command"))?,
             success: success.ok_or_else(|| de::Error::missing_field("success"))?,
-            duration_ms: duration_ms.unwrap_or(0.0),
+            duration_ms,
             session_id: session_id.unwrap_or(Cow::Borrowed("")),
             timestamp,
             violations,

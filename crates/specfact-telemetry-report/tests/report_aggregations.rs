@@ -391,3 +391,43 @@ fn live_report_starts_over_when_the_log_is_overwritten_in_place() {
         serde_json::to_value(&whole).unwrap()
     );
 }
+
+#[test]
+fn events_without_a_duration_count_as_runs_and_not_as_durations() {
+    let untimed = r#"{"session_id":"s","success":true,"command":"repro.run","timestamp":"2026-01-05T10:00:00Z"}"#;
+    let content = [
+        untimed.to_owned(),
+        line(
+            Some("2026-01-05T10:00:01Z"),
+            "repro.run",
+            "s",
+            true,
+            40.0,
+            "",
+        ),
+        line(
+            Some("2026-01-05T10:00:02Z"),
+            "repro.run",
+            "s",
+            true,
+            60.0,
+            "",
+        ),
+        r#"{"session_id":"s","success":true,"duration_ms":null,"command":"repro.run"}"#.to_owned(),
+    ]
+    .join("\n")
+        + "\n";
+    let r = report_of(&content, &ReportOptions::default());
+    let repro = command(&r, "repro.run");
+    assert_eq!(repro.runs, 4);
+    assert_eq!(repro.duration_ms.min, Some(40.0));
+    assert_eq!(repro.duration_ms.mean, Some(50.0));
+    // The live report (the dashboard) reads the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut live = LiveReport::new(write(dir.path(), &content), ReportOptions::default());
+    live.refresh().unwrap();
+    assert_eq!(
+        command(&live.report(), "repro.run").duration_ms.mean,
+        Some(50.0)
+    );
+}

@@ -83,7 +83,7 @@ fn large_counts_stay_within_the_stated_errors() {
     let mut repro: Vec<f64> = all
         .iter()
         .filter(|e| e.command == "repro.run")
-        .map(|e| e.duration_ms)
+        .filter_map(|e| e.duration_ms)
         .collect();
     repro.sort_by(f64::total_cmp);
     let nearest_rank = |q: f64| repro[((q * repro.len() as f64).ceil() as usize).max(1) - 1];

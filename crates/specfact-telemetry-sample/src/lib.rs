@@ -264,7 +264,7 @@ impl Iterator for SampleEvents {
             command: command.to_owned(),
             success,
             error,
-            duration_ms,
+            duration_ms: Some(duration_ms),
             session_id: self.session.clone(),
             telemetry_version: Some(TELEMETRY_VERSION.to_owned()),
             cli_version: Some(if python { "0.20.5" } else { "0.21.0" }.to_owned()),

@@ -102,8 +102,10 @@ pub struct Event {
     pub success: bool,
     /// Error type name when it failed (`Exit`, `TimeoutError`, `io::NotFound`), never a message.
     pub error: Option<String>,
-    /// Command duration in milliseconds, two decimals.
-    pub duration_ms: f64,
+    /// Command duration in milliseconds, two decimals; `None` when the host did not time
+    /// the command (the line then has no `duration_ms` key). An unknown duration is
+    /// never written as 0.
+    pub duration_ms: Option<f64>,
     /// Random per-process identifier (32 lowercase hex digits).
     pub session_id: String,
     /// Version of the event format (`"1.0"`).
@@ -150,10 +152,12 @@ impl Event {
         self.command.split('.').next().unwrap_or(&self.command)
     }
 
-    /// When the command ended: `timestamp + duration_ms`, if the event has a timestamp.
+    /// When the command ended: `timestamp + duration_ms`, if the event has a timestamp
+    /// (the timestamp itself when the duration is unknown).
     pub fn end_time(&self) -> Option<SystemTime> {
         let start = self.timestamp?;
-        let d = Duration::try_from_secs_f64(self.duration_ms.max(0.0) / 1000.0).ok()?;
+        let ms = self.duration_ms.unwrap_or(0.0);
+        let d = Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).ok()?;
         start.checked_add(d)
     }
 
@@ -202,7 +206,9 @@ impl Serialize for Event {
         if let Some(e) = &self.error {
             m.serialize_entry("error", e)?;
         }
-        m.serialize_entry("duration_ms", &self.duration_ms)?;
+        if let Some(d) = &self.duration_ms {
+            m.serialize_entry("duration_ms", d)?;
+        }
         m.serialize_entry("command", &self.command)?;
         if let Some(v) = &self.telemetry_version {
             m.serialize_entry("telemetry_version", v)?;
@@ -352,7 +358,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 Key::Command => command = Some(map.next_value()?),
                 Key::Success => success = Some(map.next_value()?),
                 Key::Error => error = map.next_value()?,
-                Key::DurationMs => duration_ms = Some(map.next_value()?),
+                Key::DurationMs => duration_ms = map.next_value()?,
                 Key::SessionId => session_id = Some(map.next_value()?),
                 Key::TelemetryVersion => telemetry_version = map.next_value()?,
                 Key::CliVersion => cli_version = map.next_value()?,
@@ -385,7 +391,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             command: command.ok_or_else(|| de::Error::missing_field("command"))?,
             success: success.ok_or_else(|| de::Error::missing_field("success"))?,
             error,
-            duration_ms: duration_ms.unwrap_or(0.0),
+            duration_ms,
             session_id: session_id.unwrap_or_default(),
             telemetry_version,
             cli_version,
@@ -419,7 +425,7 @@ mod tests {
             command: "plan.compare".into(),
             success: false,
             error: Some("Exit".into()),
-            duration_ms: 4.39,
+            duration_ms: Some(4.39),
             session_id: "7d369c1e5c3e45bd9e48a70fbde8d684".into(),
             telemetry_version: Some(TELEMETRY_VERSION.into()),
             cli_version: Some("0.21.0".into()),
@@ -464,7 +470,7 @@ mod tests {
     fn end_time_adds_the_duration() {
         let e = Event {
             timestamp: parse_timestamp("2026-01-01T00:00:00Z"),
-            duration_ms: 1500.0,
+            duration_ms: Some(1500.0),
             ..Event::from_json_line(PYTHON_LINE.as_bytes()).unwrap()
         };
         assert_eq!(e.end_time(), parse_timestamp("2026-01-01T00:00:01.500Z"));

@@ -526,7 +526,7 @@ mod tests {
             command: command.into(),
             success: true,
             error: None,
-            duration_ms: 1.5,
+            duration_ms: Some(1.5),
             session_id: "0123456789abcdef0123456789abcdef".into(),
             telemetry_version: Some("1.0".into()),
             cli_version: Some("1.0.0".into()),

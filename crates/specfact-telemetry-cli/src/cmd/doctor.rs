@@ -398,7 +398,7 @@ fn send_test_span(s: &Settings) -> Result<String, String> {
         command: "doctor.check".to_owned(),
         success: true,
         error: None,
-        duration_ms: 0.0,
+        duration_ms: None,
         session_id: uuid::Uuid::new_v4().simple().to_string(),
         telemetry_version: Some(TELEMETRY_VERSION.to_owned()),
         cli_version: Some(env!("CARGO_PKG_VERSION").to_owned()),

@@ -41,7 +41,8 @@ pub struct Args {
     #[arg(long, value_name = "TYPE", requires = "failure")]
     pub error: Option<String>,
 
-    /// How long the command took, in milliseconds.
+    /// How long the command took, in milliseconds. Without it the event has no duration
+    /// (left out of duration figures), never a made-up one.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = fields::parse_duration_ms)]
     pub duration_ms: Option<f64>,
 
@@ -84,8 +85,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let telemetry = builder.build();
     let mut guard = telemetry.track_command(&args.command, metadata);
-    if let Some(ms) = args.duration_ms {
-        guard.set_duration(Duration::from_secs_f64(ms / 1000.0));
+    // Without --duration-ms nobody timed the command: record no duration rather than
+    // how long this process took to write the event.
+    match args.duration_ms {
+        Some(ms) => guard.set_duration(Duration::from_secs_f64(ms / 1000.0)),
+        None => guard.unknown_duration(),
     }
     // The outcome is already explained in debug mode by the library; whatever it is,
     // the caller's result does not change.

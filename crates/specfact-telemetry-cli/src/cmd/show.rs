@@ -544,7 +544,10 @@ impl View {
             comfy_table::Cell::new(time),
             comfy_table::Cell::new(output::printable(&e.command)),
             result,
-            comfy_table::Cell::new(output::human_duration_ms(e.duration_ms)),
+            comfy_table::Cell::new(
+                e.duration_ms
+                    .map_or_else(|| "–".to_owned(), output::human_duration_ms),
+            ),
             comfy_table::Cell::new(counts(e)),
         ]
     }

@@ -340,7 +340,7 @@ fn recent(r: &Report) -> String {
             esc(&e.command),
             if e.success { "ok" } else { "failed" },
             esc(&result),
-            format::duration(Some(e.duration_ms)),
+            format::duration(e.duration_ms),
             e.count("violations_detected")
                 .map_or_else(|| "–".to_owned(), |v| v.to_string()),
             esc(&session)
