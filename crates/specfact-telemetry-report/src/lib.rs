@@ -66,6 +66,7 @@ pub use calendar::{Date, IsoWeek};
 pub use live::LiveReport;
 pub use quantile::DurationSketch;
 pub use sessions::DistinctCounter;
+pub use specfact_telemetry::event::is_diagnostic;
 pub use time_bound::{TimeBound, TimeRange};
 
 /// At most this many distinct commands are reported one by one.
@@ -233,6 +234,7 @@ pub struct Aggregator {
     malformed: u64,
     without_timestamp: u64,
     outside_period: u64,
+    diagnostic: u64,
     without_session: u64,
     successes: u64,
     first: Option<SystemTime>,
@@ -259,6 +261,7 @@ impl Aggregator {
             malformed: 0,
             without_timestamp: 0,
             outside_period: 0,
+            diagnostic: 0,
             without_session: 0,
             successes: 0,
             first: None,
@@ -332,6 +335,10 @@ impl Aggregator {
 
     /// Counts one event; returns whether it was in the period.
     fn push_parts(&mut self, e: &Parts<'_>) -> bool {
+        if e.diagnostic {
+            self.diagnostic += 1;
+            return false;
+        }
         if !self.opts.in_period(e.timestamp) {
             self.outside_period += 1;
             return false;
@@ -455,6 +462,7 @@ impl Aggregator {
         self.malformed += later.malformed;
         self.without_timestamp += later.without_timestamp;
         self.outside_period += later.outside_period;
+        self.diagnostic += later.diagnostic;
         self.without_session += later.without_session;
         self.successes += later.successes;
         self.first = match (self.first, later.first) {
@@ -580,6 +588,7 @@ impl Aggregator {
             malformed_lines: self.malformed,
             without_timestamp: self.without_timestamp,
             outside_period: self.outside_period,
+            diagnostic_events: self.diagnostic,
             without_session: self.without_session,
             successes: self.successes,
             success_rate: share(self.successes, self.events),
@@ -762,6 +771,9 @@ pub struct Report {
     pub without_timestamp: u64,
     /// Events left out by `since`/`until`, including those without a timestamp.
     pub outside_period: u64,
+    /// Diagnostic events (`doctor`'s test span, see [`is_diagnostic`]) left out of every
+    /// figure.
+    pub diagnostic_events: u64,
     /// Counted events without a `session_id` (not in any session count).
     pub without_session: u64,
     /// Counted events that succeeded.

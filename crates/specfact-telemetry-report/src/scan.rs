@@ -17,7 +17,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use specfact_telemetry::event::{Event, parse_timestamp};
+use specfact_telemetry::event::{
+    DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, Event, is_diagnostic, parse_timestamp,
+};
 use specfact_telemetry::log::MAX_LINE_BYTES;
 
 /// A metadata count as [`Event::count`] would read it.
@@ -67,6 +69,9 @@ pub(crate) struct Parts<'a> {
     pub checks_failed: Metric,
     pub features: Metric,
     pub stories: Metric,
+    /// A diagnostic (`doctor`'s test span), left out of every figure: see
+    /// [`is_diagnostic`].
+    pub diagnostic: bool,
 }
 
 impl<'a> Parts<'a> {
@@ -82,6 +87,7 @@ impl<'a> Parts<'a> {
             checks_failed: Metric::of(e, "checks_failed"),
             features: Metric::of(e, "features_detected"),
             stories: Metric::of(e, "stories_detected"),
+            diagnostic: is_diagnostic(e),
         }
     }
 
@@ -107,6 +113,7 @@ enum Key {
     ChecksFailed,
     Features,
     Stories,
+    Mode,
     Other,
 }
 
@@ -126,6 +133,7 @@ impl Key {
             "checks_failed" => Key::ChecksFailed,
             "features_detected" => Key::Features,
             "stories_detected" => Key::Stories,
+            "mode" => Key::Mode,
             _ => Key::Other,
         }
     }
@@ -266,6 +274,52 @@ fn check_nothing(_: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether a `mode` value is the diagnostic mark; `None` for a value an event does not
+/// keep (null, an array, an object, an integer out of range), as `Event` skips those.
+struct ModeMark(Option<bool>);
+
+impl<'de> Deserialize<'de> for ModeMark {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModeMark;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(v == DIAGNOSTIC_MODE)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<ModeMark, E> {
+                Ok(ModeMark(i64::try_from(v).ok().map(|_| false)))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_unit<E>(self) -> Result<ModeMark, E> {
+                Ok(ModeMark(None))
+            }
+            fn visit_none<E>(self) -> Result<ModeMark, E> {
+                Ok(ModeMark(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<ModeMark, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ModeMark(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<ModeMark, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ModeMark(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn check_uuid(s: &str) -> Result<(), &'static str> {
     uuid::Uuid::parse_str(s)
         .map(|_| ())
@@ -294,6 +348,7 @@ impl<'de> Visitor<'de> for PartsVisitor {
         let mut session_id = None;
         let mut timestamp = None;
         let mut metrics = [Metric::Absent; 5];
+        let mut mode: Option<bool> = None;
         while let Some(key) = map.next_key::<Key>()? {
             let metric = match key {
                 Key::Command => {
@@ -333,6 +388,14 @@ impl<'de> Visitor<'de> for PartsVisitor {
                     }
                     continue;
                 }
+                Key::Mode => {
+                    // Like `Event::field`, the first kept occurrence wins.
+                    let ModeMark(mark) = map.next_value()?;
+                    if mode.is_none() {
+                        mode = mark;
+                    }
+                    continue;
+                }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -350,8 +413,10 @@ impl<'de> Visitor<'de> for PartsVisitor {
             }
         }
         let [violations, checks_total, checks_failed, features, stories] = metrics;
+        let command: Cow<'de, str> = command.ok_or_else(|| de::Error::missing_field("command"))?;
         Ok(Parts {
-            command: command.ok_or_else(|| de::Error::missing_field("command"))?,
+            diagnostic: mode == Some(true) && command == DIAGNOSTIC_COMMAND,
+            command,
             success: success.ok_or_else(|| de::Error::missing_field("success"))?,
             duration_ms,
             session_id: session_id.unwrap_or(Cow::Borrowed("")),
@@ -521,6 +586,15 @@ mod tests {
         "\u{feff}{\"command\":\"a\",\"success\":true}",
         r#"{"command":"a","success":true,"command":"b"}"#,
         r#"{"command":"a","success":true,"session_id":"s","session_id":"t"}"#,
+        r#"{"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":"diagnostic","command":"repro.run","success":true}"#,
+        r#"{"mode":"repro","command":"doctor.check","success":true}"#,
+        r#"{"mode":"diagn\u006fstic","command":"doctor.check","success":true}"#,
+        r#"{"mode":["x"],"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":null,"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":18446744073709551615,"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":"repro","mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":1,"command":"doctor.check","success":true}"#,
     ];
 
     #[test]

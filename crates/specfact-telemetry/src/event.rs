@@ -122,6 +122,33 @@ pub struct Event {
     pub fields: Vec<(String, FieldValue)>,
 }
 
+/// The command of the test span that `specfact-telemetry doctor` sends to check a
+/// collector end to end. See [`is_diagnostic`].
+pub const DIAGNOSTIC_COMMAND: &str = "doctor.check";
+
+/// The `mode` that marks an event as a diagnostic. See [`is_diagnostic`].
+pub const DIAGNOSTIC_MODE: &str = "diagnostic";
+
+/// Whether an event is a diagnostic, not a use of the host: command
+/// [`DIAGNOSTIC_COMMAND`] (`doctor.check`, span `specfact.doctor.check`) **and** metadata
+/// `mode` = [`DIAGNOSTIC_MODE`] (`diagnostic`). Reports, dashboards and servers leave
+/// such events out of every figure.
+///
+/// Both marks are needed, so a host command that happens to share one of them is still
+/// counted.
+///
+/// ```
+/// use specfact_telemetry::event::{Event, is_diagnostic};
+///
+/// let probe = Event::from_json_line(br#"{"mode":"diagnostic","command":"doctor.check","success":true}"#).unwrap();
+/// let real = Event::from_json_line(br#"{"mode":"repro","command":"repro.run","success":true}"#).unwrap();
+/// assert!(is_diagnostic(&probe) && !is_diagnostic(&real));
+/// ```
+pub fn is_diagnostic(event: &Event) -> bool {
+    event.command == DIAGNOSTIC_COMMAND
+        && matches!(event.field("mode"), Some(FieldValue::Str(m)) if m == DIAGNOSTIC_MODE)
+}
+
 /// Keys that every event carries besides its metadata; a metadata field may never use them.
 pub const RESERVED_KEYS: &[&str] = &[
     "command",

@@ -537,7 +537,10 @@ mod tests {
         assert!(e.timestamp.is_some());
         let line = e.to_json_line();
         assert!(!line.contains("duration_ms"), "{line}");
-        assert_eq!(Event::from_json_line(line.as_bytes()).unwrap().duration_ms, None);
+        assert_eq!(
+            Event::from_json_line(line.as_bytes()).unwrap().duration_ms,
+            None
+        );
     }
 
     #[test]

@@ -10,8 +10,10 @@ use serde_json::json;
 use specfact_telemetry::delivery::{
     self, DeliveryMode, DeliveryOptions, ExportRequest, RetryPolicy, Selection,
 };
-use specfact_telemetry::event::TELEMETRY_VERSION;
-use specfact_telemetry::{Event, LocalLog, Settings};
+use specfact_telemetry::event::{
+    DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, TELEMETRY_VERSION, is_diagnostic,
+};
+use specfact_telemetry::{Event, FieldValue, LocalLog, Settings};
 
 use crate::context::Context;
 
@@ -390,12 +392,14 @@ fn collector(s: &Settings, no_send: bool) -> Check {
 
 /// Sends one `specfact.doctor.check` span through the real delivery path (encoding,
 /// headers, TLS, proxy), from a scratch log so the user's log and cursor are untouched.
+/// The span is marked as a diagnostic (command `doctor.check` and `mode: diagnostic`,
+/// see [`is_diagnostic`]), so reports and servers leave it out of every figure.
 fn send_test_span(s: &Settings) -> Result<String, String> {
     let scratch =
         tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
     let log = LocalLog::new(scratch.path().join("doctor.log"));
     let event = Event {
-        command: "doctor.check".to_owned(),
+        command: DIAGNOSTIC_COMMAND.to_owned(),
         success: true,
         error: None,
         duration_ms: None,
@@ -405,7 +409,10 @@ fn send_test_span(s: &Settings) -> Result<String, String> {
         opt_in_source: Some(s.opt_in_source.as_str().to_owned()),
         timestamp: Some(SystemTime::now()),
         event_id: None,
-        fields: Vec::new(),
+        fields: vec![(
+            "mode".to_owned(),
+            FieldValue::Str(DIAGNOSTIC_MODE.to_owned()),
+        )],
     };
     log.append(&event)
         .map_err(|e| format!("cannot write the test event: {e}"))?;
