@@ -10,9 +10,7 @@ use serde_json::json;
 use specfact_telemetry::delivery::{
     self, DeliveryMode, DeliveryOptions, ExportRequest, RetryPolicy, Selection,
 };
-use specfact_telemetry::event::{
-    DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, TELEMETRY_VERSION, is_diagnostic,
-};
+use specfact_telemetry::event::{DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, TELEMETRY_VERSION};
 use specfact_telemetry::{Event, FieldValue, LocalLog, Settings};
 
 use crate::context::Context;
@@ -393,7 +391,7 @@ fn collector(s: &Settings, no_send: bool) -> Check {
 /// Sends one `specfact.doctor.check` span through the real delivery path (encoding,
 /// headers, TLS, proxy), from a scratch log so the user's log and cursor are untouched.
 /// The span is marked as a diagnostic (command `doctor.check` and `mode: diagnostic`,
-/// see [`is_diagnostic`]), so reports and servers leave it out of every figure.
+/// see [`specfact_telemetry::event::is_diagnostic`]), so reports and servers leave it out of every figure.
 fn send_test_span(s: &Settings) -> Result<String, String> {
     let scratch =
         tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
