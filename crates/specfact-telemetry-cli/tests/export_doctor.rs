@@ -236,6 +236,33 @@ fn doctor_sends_one_test_span_to_a_healthy_collector() {
 }
 
 #[test]
+fn doctors_test_span_is_marked_as_a_diagnostic() {
+    let collector = Collector::start(Mode::Healthy);
+    let home = configured(&collector.endpoint());
+    let (code, out, err) = cli(&home, &["doctor"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(collector.wait_for_spans(1, Duration::from_secs(5)));
+    let span = &collector.spans()[0];
+    let attr = |key: &str| {
+        span.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(span.name, "specfact.doctor.check");
+    assert!(
+        attr("specfact.mode").is_some_and(|v| v.contains("diagnostic")),
+        "{:?}",
+        span.attributes
+    );
+    assert_eq!(
+        attr("specfact.duration_ms"),
+        None,
+        "no duration is invented"
+    );
+}
+
+#[test]
 fn doctor_fails_when_the_collector_is_unreachable() {
     let home = configured(&format!("http://127.0.0.1:{}/v1/traces", closed_port()));
     let mut c = home.cmd();

@@ -510,3 +510,45 @@ fn arguments_that_are_not_utf8_never_fail_the_caller() {
         "{e}"
     );
 }
+
+#[test]
+fn without_duration_ms_no_duration_is_recorded_and_report_leaves_it_out() {
+    let home = Home::new();
+    let record = |args: &[&str]| {
+        let mut c = opted_in(&home);
+        c.arg("record").args(args);
+        let (code, out, err) = run(c);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    };
+    record(&["repro.run"]);
+    let e = only_event(&home);
+    assert!(e.get("duration_ms").is_none(), "{e}");
+    assert!(e["timestamp"].is_string());
+
+    // Three timed runs and one untimed: the untimed one counts as a run, not as 0 ms.
+    record(&["repro.run", "--duration-ms", "100"]);
+    record(&["repro.run", "--duration-ms", "300"]);
+    record(&["repro.run", "--duration-ms", "500"]);
+    let mut c = opted_in(&home);
+    c.args(["report", "--format", "json"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let repro = &j["commands"][0];
+    assert_eq!(repro["command"], "repro.run");
+    assert_eq!(repro["runs"], 4);
+    assert_eq!(repro["duration_ms"]["min"], 100.0);
+    assert_eq!(repro["duration_ms"]["median"], 300.0);
+    assert_eq!(repro["duration_ms"]["mean"], 300.0);
+
+    // `show` says the duration is unknown.
+    let mut c = opted_in(&home);
+    c.args(["show", "-n", "4"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0);
+    let untimed = out.lines().nth(1).unwrap();
+    assert!(
+        untimed.contains("repro.run") && untimed.contains('–'),
+        "{out}"
+    );
+}

@@ -93,6 +93,47 @@ fn since_and_until_take_days_and_rfc3339_times() {
 }
 
 #[test]
+fn since_and_until_take_ages_like_every_other_command() {
+    let home = Home::new();
+    home.write("telemetry.log", LOG);
+    // Every event is older than a day: none since, all until (the one without a
+    // timestamp cannot be placed in time and is left out).
+    let j = json(&home, &["--since", "1d"]);
+    assert_eq!(j["events"], 0);
+    let j = json(&home, &["--until", "1d"]);
+    assert_eq!(j["events"], 3);
+    assert_eq!(j["outside_period"], 1);
+}
+
+#[test]
+fn doctors_test_event_is_left_out_of_every_figure() {
+    let home = Home::new();
+    let doctor = r#"{"mode":"diagnostic","session_id":"d9","success":true,"command":"doctor.check","timestamp":"2026-01-05T11:00:00.000Z"}"#;
+    home.write("telemetry.log", format!("{LOG}{doctor}\n"));
+    let j = json(&home, &[]);
+    assert_eq!(j["events"], 4);
+    assert_eq!(j["diagnostic_events"], 1);
+    assert_eq!(j["sessions"]["count"], 3);
+    assert_eq!(j["period"]["last"], "2026-01-13T09:00:00.000Z");
+    let commands: Vec<&str> = j["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert!(!commands.contains(&"doctor.check"), "{commands:?}");
+    // A host command that shares only one of the two marks is counted.
+    let lookalike =
+        r#"{"mode":"diagnostic","session_id":"d9","success":true,"command":"repro.run"}"#;
+    home.write("telemetry.log", format!("{LOG}{lookalike}\n"));
+    let j = json(&home, &[]);
+    assert_eq!(
+        (j["events"].as_u64(), j["diagnostic_events"].as_u64()),
+        (Some(5), Some(0))
+    );
+}
+
+#[test]
 fn bad_dates_are_usage_errors() {
     let home = Home::new();
     home.write("telemetry.log", LOG);

@@ -98,6 +98,8 @@ fn times_are_shown_in_the_local_time_zone() {
     let (code, out, _) = run(c);
     assert_eq!(code, 0);
     assert!(out.contains("2026-11-24 15:15:00"), "{out}");
+    // The table names the zone of its times.
+    assert!(out.starts_with("TIME (Asia/Tokyo)"), "{out}");
 }
 
 #[test]
@@ -181,6 +183,63 @@ fn since_takes_dates_times_and_ages() {
         out.starts_with("No events recorded since 2099-01-01 00:00:00"),
         "{out}"
     );
+}
+
+#[test]
+fn a_bare_date_is_a_utc_day_in_every_time_zone() {
+    let home = Home::new();
+    mixed_log(&home);
+    let commands = |zone: &str, args: &[&str]| -> Vec<String> {
+        let mut c = opted_in(&home);
+        c.env("TZ", zone).args(["show", "--json"]).args(args);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["command"].to_string())
+            .collect()
+    };
+    // 12 hours behind UTC: local midnight of the 21st would leave out repro.run at 10:00Z.
+    assert_eq!(
+        commands("Etc/GMT+12", &["--since", "2026-11-21"]),
+        [r#""repro.run""#, r#""plan.init""#, r#""enforce.stage""#]
+    );
+    // 9 hours ahead: the local 22nd would end at 15:00Z and leave out plan.init at 23:59Z.
+    assert_eq!(
+        commands(
+            "Asia/Tokyo",
+            &["--since", "2026-11-22", "--until", "2026-11-22"]
+        ),
+        [r#""plan.init""#]
+    );
+    assert_eq!(
+        commands("UTC", &["--until", "2026-11-20T09:15:00Z"]),
+        [r#""import.from_code""#]
+    );
+}
+
+#[test]
+fn until_leaves_out_later_events_and_an_empty_period_is_a_usage_error() {
+    let home = Home::new();
+    mixed_log(&home);
+    let (code, out, err) = show(&home, &["--until", "2026-11-21"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("repro.run") && !out.contains("plan.init"),
+        "{out}"
+    );
+    assert!(
+        err.contains("2 events without a timestamp (written by an older tool) left out by --until"),
+        "{err}"
+    );
+    let (code, out, _) = show(&home, &["--until", "2001-01-01"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("No events recorded before 2001-01-02 00:00:00 UTC"),
+        "{out}"
+    );
+    let (code, out, err) = show(&home, &["--since", "2026-11-22", "--until", "2026-11-21"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("--since must be before --until"), "{err}");
 }
 
 #[test]
@@ -629,4 +688,40 @@ fn show_filters_by_command_and_failure_and_reads_another_log() {
     let (code, _, err) = run(c);
     assert_eq!(code, 1);
     assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn follow_reads_a_log_overwritten_in_place_from_its_start() {
+    let home = Home::new();
+    let ts = "2026-11-20T09:15:00.000Z";
+    write_log(
+        &home,
+        &[
+            line(1, "before.one", ts, true, None, 1.0, ""),
+            line(2, "before.two", ts, true, None, 1.0, ""),
+        ],
+    );
+    let mut lines = Lines::spawn(&home, &["show", "--follow", "--json", "-n", "5"]);
+    lines.wait_for("before.two");
+    // `cp other.log telemetry.log`: the same file, other (and more) bytes.
+    let other = home.path().join("other.log");
+    let content: String = [
+        line(11, "after.one", ts, true, None, 1.0, ""),
+        line(12, "after.two", ts, true, None, 1.0, ""),
+        line(13, "after.three", ts, true, None, 1.0, ""),
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .collect();
+    fs::write(&other, content).unwrap();
+    let status = StdCommand::new("cp")
+        .arg(&other)
+        .arg(support::log_path(&home))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    lines.wait_for("after.three");
+    assert_eq!(lines.count("after.one"), 1, "{:#?}", lines.seen);
+    assert_eq!(lines.count("after.two"), 1, "{:#?}", lines.seen);
+    assert_eq!(lines.count("before.one"), 1, "{:#?}", lines.seen);
 }

@@ -213,3 +213,47 @@ fn before_anything_is_recorded_the_page_says_how_to_start() {
     assert!(!headline.contains("nothing-recorded"), "{headline}");
     assert!(headline.contains(r#"data-metric="regressions" data-value="3""#));
 }
+
+#[test]
+fn a_log_overwritten_in_place_is_counted_afresh_as_report_counts_it() {
+    let home = Home::new();
+    let log = home.write("telemetry.log", line("plan.compare", 1).repeat(3));
+    let server = start(&home);
+    let events = |body: &str| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(body).unwrap()["report"].clone()
+    };
+    let (_, _, body) = get(server.port, "/api/report");
+    assert_eq!(events(&body)["events"], 3);
+
+    // `cp` rewrites the file in place: same inode, other content, longer than before.
+    let other = home.path().join("other.log");
+    std::fs::write(
+        &other,
+        [line("repro.run", 2), line("import.from_code", 0)]
+            .concat()
+            .repeat(2),
+    )
+    .unwrap();
+    let status = Command::new("cp").arg(&other).arg(&log).status().unwrap();
+    assert!(status.success());
+
+    let mut report = home.cmd();
+    report.args(["report", "--format", "json"]);
+    let out = report.output().unwrap();
+    assert!(out.status.success());
+    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(expected["events"], 4);
+
+    let (_, _, body) = get(server.port, "/api/report");
+    let live = events(&body);
+    assert_eq!(live["events"], expected["events"]);
+    assert_eq!(live["malformed_lines"], 0);
+    assert_eq!(live["regressions"], expected["regressions"]);
+    let commands: Vec<&str> = live["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert!(!commands.contains(&"plan.compare"), "{commands:?}");
+}

@@ -23,7 +23,7 @@ fn event(i: i64) -> Event {
         command: "import.from_code".into(),
         success: i % 7 != 0,
         error: (i % 7 == 0).then(|| "TimeoutError".to_owned()),
-        duration_ms: 8511.68,
+        duration_ms: Some(8511.68),
         session_id: format!("{:032x}", i),
         telemetry_version: Some("1.0".into()),
         cli_version: Some("0.21.0".into()),

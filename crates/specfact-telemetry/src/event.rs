@@ -102,8 +102,10 @@ pub struct Event {
     pub success: bool,
     /// Error type name when it failed (`Exit`, `TimeoutError`, `io::NotFound`), never a message.
     pub error: Option<String>,
-    /// Command duration in milliseconds, two decimals.
-    pub duration_ms: f64,
+    /// Command duration in milliseconds, two decimals; `None` when the host did not time
+    /// the command (the line then has no `duration_ms` key). An unknown duration is
+    /// never written as 0.
+    pub duration_ms: Option<f64>,
     /// Random per-process identifier (32 lowercase hex digits).
     pub session_id: String,
     /// Version of the event format (`"1.0"`).
@@ -118,6 +120,33 @@ pub struct Event {
     pub event_id: Option<Uuid>,
     /// Sanitized metadata, in recording order.
     pub fields: Vec<(String, FieldValue)>,
+}
+
+/// The command of the test span that `specfact-telemetry doctor` sends to check a
+/// collector end to end. See [`is_diagnostic`].
+pub const DIAGNOSTIC_COMMAND: &str = "doctor.check";
+
+/// The `mode` that marks an event as a diagnostic. See [`is_diagnostic`].
+pub const DIAGNOSTIC_MODE: &str = "diagnostic";
+
+/// Whether an event is a diagnostic, not a use of the host: command
+/// [`DIAGNOSTIC_COMMAND`] (`doctor.check`, span `specfact.doctor.check`) **and** metadata
+/// `mode` = [`DIAGNOSTIC_MODE`] (`diagnostic`). Reports, dashboards and servers leave
+/// such events out of every figure.
+///
+/// Both marks are needed, so a host command that happens to share one of them is still
+/// counted.
+///
+/// ```
+/// use specfact_telemetry::event::{Event, is_diagnostic};
+///
+/// let probe = Event::from_json_line(br#"{"mode":"diagnostic","command":"doctor.check","success":true}"#).unwrap();
+/// let real = Event::from_json_line(br#"{"mode":"repro","command":"repro.run","success":true}"#).unwrap();
+/// assert!(is_diagnostic(&probe) && !is_diagnostic(&real));
+/// ```
+pub fn is_diagnostic(event: &Event) -> bool {
+    event.command == DIAGNOSTIC_COMMAND
+        && matches!(event.field("mode"), Some(FieldValue::Str(m)) if m == DIAGNOSTIC_MODE)
 }
 
 /// Keys that every event carries besides its metadata; a metadata field may never use them.
@@ -150,10 +179,12 @@ impl Event {
         self.command.split('.').next().unwrap_or(&self.command)
     }
 
-    /// When the command ended: `timestamp + duration_ms`, if the event has a timestamp.
+    /// When the command ended: `timestamp + duration_ms`, if the event has a timestamp
+    /// (the timestamp itself when the duration is unknown).
     pub fn end_time(&self) -> Option<SystemTime> {
         let start = self.timestamp?;
-        let d = Duration::try_from_secs_f64(self.duration_ms.max(0.0) / 1000.0).ok()?;
+        let ms = self.duration_ms.unwrap_or(0.0);
+        let d = Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).ok()?;
         start.checked_add(d)
     }
 
@@ -202,7 +233,9 @@ impl Serialize for Event {
         if let Some(e) = &self.error {
             m.serialize_entry("error", e)?;
         }
-        m.serialize_entry("duration_ms", &self.duration_ms)?;
+        if let Some(d) = &self.duration_ms {
+            m.serialize_entry("duration_ms", d)?;
+        }
         m.serialize_entry("command", &self.command)?;
         if let Some(v) = &self.telemetry_version {
             m.serialize_entry("telemetry_version", v)?;
@@ -352,7 +385,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 Key::Command => command = Some(map.next_value()?),
                 Key::Success => success = Some(map.next_value()?),
                 Key::Error => error = map.next_value()?,
-                Key::DurationMs => duration_ms = Some(map.next_value()?),
+                Key::DurationMs => duration_ms = map.next_value()?,
                 Key::SessionId => session_id = Some(map.next_value()?),
                 Key::TelemetryVersion => telemetry_version = map.next_value()?,
                 Key::CliVersion => cli_version = map.next_value()?,
@@ -385,7 +418,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             command: command.ok_or_else(|| de::Error::missing_field("command"))?,
             success: success.ok_or_else(|| de::Error::missing_field("success"))?,
             error,
-            duration_ms: duration_ms.unwrap_or(0.0),
+            duration_ms,
             session_id: session_id.unwrap_or_default(),
             telemetry_version,
             cli_version,
@@ -419,7 +452,7 @@ mod tests {
             command: "plan.compare".into(),
             success: false,
             error: Some("Exit".into()),
-            duration_ms: 4.39,
+            duration_ms: Some(4.39),
             session_id: "7d369c1e5c3e45bd9e48a70fbde8d684".into(),
             telemetry_version: Some(TELEMETRY_VERSION.into()),
             cli_version: Some("0.21.0".into()),
@@ -464,7 +497,7 @@ mod tests {
     fn end_time_adds_the_duration() {
         let e = Event {
             timestamp: parse_timestamp("2026-01-01T00:00:00Z"),
-            duration_ms: 1500.0,
+            duration_ms: Some(1500.0),
             ..Event::from_json_line(PYTHON_LINE.as_bytes()).unwrap()
         };
         assert_eq!(e.end_time(), parse_timestamp("2026-01-01T00:00:01.500Z"));

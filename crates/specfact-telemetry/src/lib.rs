@@ -77,8 +77,6 @@ pub mod optin;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod private_file;
-pub mod report;
-pub mod sample;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -89,7 +87,6 @@ pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Se
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
-pub use report::{Report, ReportError, ReportOptions};
 pub use sanitize::{DropReason, Dropped, MachineIdentity, RecheckMemo, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};

@@ -12,6 +12,8 @@ use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub mod tail;
+
 use crate::event::Event;
 use crate::file_identity::is_same_file;
 use crate::private_file::{self, PrivateFile};
@@ -656,7 +658,7 @@ mod tests {
             command: command.into(),
             success: true,
             error: None,
-            duration_ms: 1.5,
+            duration_ms: Some(1.5),
             session_id: "0123456789abcdef0123456789abcdef".into(),
             telemetry_version: Some("1.0".into()),
             cli_version: Some("1.0.0".into()),

@@ -160,7 +160,9 @@ fn for_each_attribute<'a>(
     if let Some(e) = &event.error {
         f("error", Attr::Str(e));
     }
-    f("duration_ms", Attr::Double(event.duration_ms));
+    if let Some(d) = event.duration_ms {
+        f("duration_ms", Attr::Double(d));
+    }
     f("command", Attr::Str(&event.command));
     for (key, value) in [
         ("telemetry_version", &event.telemetry_version),
@@ -178,8 +180,8 @@ fn for_each_attribute<'a>(
 
 /// Start and end of the span, in Unix nanoseconds.
 fn span_times(event: &Event, now: SystemTime) -> (u64, u64) {
-    let duration =
-        Duration::try_from_secs_f64(event.duration_ms.max(0.0) / 1000.0).unwrap_or_default();
+    let duration = Duration::try_from_secs_f64(event.duration_ms.unwrap_or(0.0).max(0.0) / 1000.0)
+        .unwrap_or_default();
     let (start, end) = match event.timestamp {
         Some(start) => (start, start.checked_add(duration).unwrap_or(start)),
         None => (now.checked_sub(duration).unwrap_or(now), now),
@@ -653,7 +655,7 @@ mod tests {
             success: false,
             error: Some("TimeoutError".into()),
             timestamp: parse_timestamp("2026-01-02T03:04:05.500Z"),
-            duration_ms: 1500.0,
+            duration_ms: Some(1500.0),
             event_id: Some(id),
             ..Event::from_json_line(FIXTURE_LINE.as_bytes()).unwrap()
         };

@@ -356,11 +356,13 @@ impl<'a> Sanitizer<'a> {
         } else {
             String::new()
         };
-        let duration_ms = match self.check(&FieldKind::DurationMs, &Value::Float(event.duration_ms))
-        {
-            Ok(FieldValue::Float(d)) => d,
-            _ => 0.0,
-        };
+        // An unknown duration stays unknown, and so does one that does not fit the field.
+        let duration_ms = event.duration_ms.and_then(|d| {
+            match self.check(&FieldKind::DurationMs, &Value::Float(d)) {
+                Ok(FieldValue::Float(d)) => Some(d),
+                _ => None,
+            }
+        });
         let error = event.error.as_ref().and_then(|e| {
             memo.names
                 .entry((1, e.clone()))

@@ -128,7 +128,7 @@ impl Telemetry {
             command: command.to_owned(),
             started: Instant::now(),
             started_at: SystemTime::now(),
-            duration: None,
+            timing: Timing::Measured,
             metadata: Vec::new(),
         };
         pending.extend(initial);
@@ -238,8 +238,19 @@ struct Pending {
     command: String,
     started: Instant,
     started_at: SystemTime,
-    duration: Option<Duration>,
+    timing: Timing,
     metadata: Vec<(String, Value)>,
+}
+
+/// Where an event's duration comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timing {
+    /// The guard's own time from creation to finish.
+    Measured,
+    /// Given by the host (timed elsewhere).
+    Given(Duration),
+    /// Nobody timed the command: the event has no duration.
+    Unknown,
 }
 
 impl Pending {
@@ -316,7 +327,16 @@ impl CommandGuard {
     /// The event's `timestamp` becomes "now minus the duration".
     pub fn set_duration(&mut self, duration: Duration) {
         if let Some(p) = &mut self.pending {
-            p.duration = Some(duration);
+            p.timing = Timing::Given(duration);
+        }
+    }
+
+    /// Records no duration: for a command that nobody timed (a script reporting what it
+    /// did), whose guard's own run time would be an invented figure. The event has no
+    /// `duration_ms` and its `timestamp` is when the guard was created.
+    pub fn unknown_duration(&mut self) {
+        if let Some(p) = &mut self.pending {
+            p.timing = Timing::Unknown;
         }
     }
 
@@ -420,8 +440,8 @@ fn record(active: &Active, pending: Pending, success: bool, error: Option<&str>)
     let sanitized = sanitizer.sanitize(pending.metadata.iter().map(|(k, v)| (k.as_str(), v)));
     sanitized.dropped.iter().for_each(say_dropped);
 
-    let (duration, started_at) = match pending.duration {
-        Some(d) => {
+    let (duration, started_at) = match pending.timing {
+        Timing::Given(d) => {
             // A duration given by the host is bounded like any duration field, so the
             // start time it implies is a real, recent time.
             let d = d.min(MAX_GIVEN_DURATION);
@@ -429,15 +449,16 @@ fn record(active: &Active, pending: Pending, success: bool, error: Option<&str>)
                 .checked_sub(d)
                 .filter(|t| *t >= UNIX_EPOCH)
                 .unwrap_or(pending.started_at);
-            (d, start)
+            (Some(d), start)
         }
-        None => (pending.started.elapsed(), pending.started_at),
+        Timing::Measured => (Some(pending.started.elapsed()), pending.started_at),
+        Timing::Unknown => (None, pending.started_at),
     };
     let event = Event {
         command,
         success,
         error,
-        duration_ms: round2(duration.as_secs_f64() * 1000.0),
+        duration_ms: duration.map(|d| round2(d.as_secs_f64() * 1000.0)),
         session_id: active.session_id.clone(),
         telemetry_version: Some(TELEMETRY_VERSION.to_owned()),
         cli_version: active.cli_version.clone(),
@@ -501,6 +522,28 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_duration_is_absent_from_the_event_and_its_line() {
+        let home = tempfile::tempdir().unwrap();
+        let env = EnvSnapshot::from_pairs([("SPECFACT_TELEMETRY_OPT_IN", "true")]);
+        let t = Telemetry::builder(Settings::resolve(&env, Some(home.path())))
+            .identity(MachineIdentity::default())
+            .build();
+        let mut g = t.track_command("repro.run", [("mode", "x")]);
+        g.unknown_duration();
+        let Outcome::Recorded(e) = g.success() else {
+            panic!("not recorded")
+        };
+        assert_eq!(e.duration_ms, None);
+        assert!(e.timestamp.is_some());
+        let line = e.to_json_line();
+        assert!(!line.contains("duration_ms"), "{line}");
+        assert_eq!(
+            Event::from_json_line(line.as_bytes()).unwrap().duration_ms,
+            None
+        );
+    }
+
+    #[test]
     fn an_absurd_given_duration_is_bounded_and_recorded() {
         let home = tempfile::tempdir().unwrap();
         let env = EnvSnapshot::from_pairs([("SPECFACT_TELEMETRY_OPT_IN", "true")]);
@@ -512,7 +555,10 @@ mod tests {
         let Outcome::Recorded(e) = g.success() else {
             panic!("not recorded")
         };
-        assert_eq!(e.duration_ms, MAX_GIVEN_DURATION.as_secs_f64() * 1000.0);
+        assert_eq!(
+            e.duration_ms,
+            Some(MAX_GIVEN_DURATION.as_secs_f64() * 1000.0)
+        );
         assert!(e.timestamp.unwrap() > UNIX_EPOCH);
     }
 

@@ -10,8 +10,8 @@ use serde_json::json;
 use specfact_telemetry::delivery::{
     self, DeliveryMode, DeliveryOptions, ExportRequest, RetryPolicy, Selection,
 };
-use specfact_telemetry::event::TELEMETRY_VERSION;
-use specfact_telemetry::{Event, LocalLog, Settings};
+use specfact_telemetry::event::{DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, TELEMETRY_VERSION};
+use specfact_telemetry::{Event, FieldValue, LocalLog, Settings};
 
 use crate::context::Context;
 
@@ -462,22 +462,27 @@ fn collector(s: &Settings, no_send: bool) -> Check {
 
 /// Sends one `specfact.doctor.check` span through the real delivery path (encoding,
 /// headers, TLS, proxy), from a scratch log so the user's log and cursor are untouched.
+/// The span is marked as a diagnostic (command `doctor.check` and `mode: diagnostic`,
+/// see [`specfact_telemetry::event::is_diagnostic`]), so reports and servers leave it out of every figure.
 fn send_test_span(s: &Settings) -> Result<String, String> {
     let scratch =
         tempfile::tempdir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
     let log = LocalLog::new(scratch.path().join("doctor.log"));
     let event = Event {
-        command: "doctor.check".to_owned(),
+        command: DIAGNOSTIC_COMMAND.to_owned(),
         success: true,
         error: None,
-        duration_ms: 0.0,
+        duration_ms: None,
         session_id: uuid::Uuid::new_v4().simple().to_string(),
         telemetry_version: Some(TELEMETRY_VERSION.to_owned()),
         cli_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         opt_in_source: Some(s.opt_in_source.as_str().to_owned()),
         timestamp: Some(SystemTime::now()),
         event_id: None,
-        fields: Vec::new(),
+        fields: vec![(
+            "mode".to_owned(),
+            FieldValue::Str(DIAGNOSTIC_MODE.to_owned()),
+        )],
     };
     log.append(&event)
         .map_err(|e| format!("cannot write the test event: {e}"))?;

@@ -138,8 +138,11 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     let telemetry = builder.build();
     let mut guard = telemetry.track_command(&command, metadata);
-    if let Some(ms) = duration {
-        guard.set_duration(Duration::from_secs_f64(ms / 1000.0));
+    // Without a usable --duration-ms nobody timed the command: record no duration rather
+    // than how long this process took to write the event.
+    match duration {
+        Some(ms) => guard.set_duration(Duration::from_secs_f64(ms / 1000.0)),
+        None => guard.unknown_duration(),
     }
     // The outcome is already explained in debug mode by the library; whatever it is,
     // the caller's result does not change.

@@ -9,15 +9,17 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Color, ColumnConstraint, Table, Width};
-use specfact_telemetry::file_identity::FileId;
 use specfact_telemetry::log::LogLine;
+use specfact_telemetry::log::tail::{LogTail, Restart};
 use specfact_telemetry::{Event, FieldValue, LocalLog};
+use specfact_telemetry_report::time_bound::{TimeBound, TimeRange};
 
-use super::output;
+use super::{output, report};
 use crate::context::Context;
 
 /// How often `--follow` looks for new events.
@@ -43,10 +45,15 @@ pub struct Args {
     #[arg(short = 'f', long)]
     pub follow: bool,
 
-    /// Only events recorded at or after DATE: `2026-11-24` (local midnight), an RFC 3339
+    /// Only events recorded at or after DATE: `2026-11-24` (from midnight UTC), an RFC 3339
     /// time (`2026-11-24T06:15:00Z`) or an age (`7d`, `12h`).
-    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = output::parse_since)]
-    pub since: Option<SystemTime>,
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub since: Option<TimeBound>,
+
+    /// Only events recorded up to and including DATE: `2026-11-24` (the whole UTC day), an
+    /// RFC 3339 time or an age (`7d`: a week ago).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub until: Option<TimeBound>,
 
     /// Only events of this command (`plan.init`) or command family (`plan`: `plan.init`,
     /// `plan.compare`, …).
@@ -125,16 +132,17 @@ fn show(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let path = log.path().display().to_string();
+    let range = report::time_range("show", args.since, args.until);
+    let filter = Filter::new(args);
     if !log.path().exists() {
         let message = nothing_yet(ctx, &path);
         if args.follow {
             eprintln!("{message}\nWaiting for events (Ctrl-C to stop)…");
             view.header(out)?;
             out.flush()?;
-            let filter = Filter::new(args);
             match follow(
-                log,
-                Position::default(),
+                LogTail::new(log.clone()),
+                0,
                 SeenIds::default(),
                 &filter,
                 view,
@@ -150,20 +158,30 @@ fn show(
     }
 
     let raw = RawLines::open(log.path());
-    let filter = Filter::new(args);
-    let scan = Scan::read(log, args.since, &filter, args.last, args.follow)?;
+    let scan = Scan::read(log, range, &filter, args.last, args.follow)?;
     view.table(&scan.recent, &raw, out)?;
     if !args.json && !args.follow {
         if scan.matching == 0 && filter.is_active() {
             writeln!(out, "No events in {path} match {}.", describe(args))?;
         } else if scan.matching == 0 {
-            match args.since {
-                Some(since) => writeln!(
+            match (range.since, range.until) {
+                (Some(since), None) => writeln!(
                     out,
                     "No events recorded since {} in {path}.",
-                    output::local_time(since)
+                    output::utc_time(since)
                 )?,
-                None => writeln!(out, "No events in {path}.")?,
+                (None, Some(until)) => writeln!(
+                    out,
+                    "No events recorded before {} in {path}.",
+                    output::utc_time(until)
+                )?,
+                (Some(since), Some(until)) => writeln!(
+                    out,
+                    "No events recorded from {} to before {} in {path}.",
+                    output::utc_time(since),
+                    output::utc_time(until)
+                )?,
+                (None, None) => writeln!(out, "No events in {path}.")?,
             }
         } else if scan.matching > scan.recent.len() as u64 {
             writeln!(
@@ -179,8 +197,13 @@ fn show(
     report_malformed(scan.malformed, &scan.malformed_lines);
     if scan.without_timestamp > 0 {
         eprintln!(
-            "{} without a timestamp (written by an older tool) left out by --since",
-            output::plural(scan.without_timestamp, "event", "events")
+            "{} without a timestamp (written by an older tool) left out by {}",
+            output::plural(scan.without_timestamp, "event", "events"),
+            if range.since.is_some() {
+                "--since"
+            } else {
+                "--until"
+            }
         );
     }
     if args.follow {
@@ -192,7 +215,7 @@ fn show(
                 .map_or_else(|| "off".to_owned(), ToString::to_string);
             eprintln!("note: telemetry is disabled ({why}), so no new events will be recorded");
         }
-        match follow(log, scan.position, scan.seen, &filter, view, out)? {}
+        match follow(scan.tail, scan.line_no, scan.seen, &filter, view, out)? {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -245,16 +268,6 @@ fn report_malformed(count: u64, lines: &[u64]) {
     );
 }
 
-/// Where reading stopped: just past the last complete line, in the file read.
-#[derive(Debug, Clone, Copy, Default)]
-struct Position {
-    offset: u64,
-    /// Line number of the last line consumed (blank lines count, as in an editor).
-    line_no: u64,
-    /// The file read, to notice when it is replaced.
-    file: Option<FileId>,
-}
-
 /// What one pass over the log found.
 struct Scan {
     recent: VecDeque<Shown>,
@@ -262,7 +275,10 @@ struct Scan {
     malformed: u64,
     malformed_lines: Vec<u64>,
     without_timestamp: u64,
-    position: Position,
+    /// Where reading stopped: just past the last complete line, in the file read.
+    tail: LogTail,
+    /// Line number of the last line consumed (blank lines count, as in an editor).
+    line_no: u64,
     /// Ids of the events read, for `--follow`.
     seen: SeenIds,
 }
@@ -270,22 +286,24 @@ struct Scan {
 impl Scan {
     fn read(
         log: &LocalLog,
-        since: Option<SystemTime>,
+        range: TimeRange,
         filter: &Filter,
         keep: usize,
         remember_ids: bool,
     ) -> anyhow::Result<Scan> {
-        let file = FileId::of_path(log.path());
+        let mut tail = LogTail::new(log.clone());
+        // Before reading: a file that replaces this one while it is read is noticed.
+        tail.poll()
+            .with_context(|| format!("cannot read {}", log.path().display()))?;
+        let mut end = 0;
         let mut scan = Scan {
             recent: VecDeque::new(),
             matching: 0,
             malformed: 0,
             malformed_lines: Vec::new(),
             without_timestamp: 0,
-            position: Position {
-                file,
-                ..Position::default()
-            },
+            tail,
+            line_no: 0,
             seen: SeenIds::default(),
         };
         let reader = log
@@ -297,8 +315,8 @@ impl Scan {
                 // A line being appended right now; read again later.
                 break;
             }
-            scan.position.offset = line.end;
-            scan.position.line_no = line.line_no;
+            end = line.end;
+            scan.line_no = line.line_no;
             match line.entry {
                 Ok(event) => {
                     if let (true, Some(id)) = (remember_ids, event.event_id) {
@@ -307,13 +325,9 @@ impl Scan {
                     if !filter.keeps(&event) {
                         continue;
                     }
-                    match (since, event.timestamp) {
-                        (Some(_), None) => {
-                            scan.without_timestamp += 1;
-                            continue;
-                        }
-                        (Some(since), Some(t)) if t < since => continue,
-                        _ => {}
+                    if !range.contains(event.timestamp) {
+                        scan.without_timestamp += u64::from(event.timestamp.is_none());
+                        continue;
                     }
                     scan.matching += 1;
                     if keep > 0 {
@@ -335,6 +349,9 @@ impl Scan {
                 }
             }
         }
+        scan.tail
+            .advance(end)
+            .with_context(|| format!("cannot read {}", log.path().display()))?;
         Ok(scan)
     }
 }
@@ -343,59 +360,54 @@ impl Scan {
 /// returns only on an error.
 ///
 /// A log that is truncated or deleted is read again from its start. A log that is
-/// replaced (a purge of old events rewrote it) is read from its start too, but the
-/// events it kept were read already: `seen` holds the ids of the events read so far, and
-/// lines without an id that were in the new file when it was noticed are skipped.
+/// replaced (a purge of old events rewrote it) or overwritten in place is read from its
+/// start too, but the events it kept were read already: `seen` holds the ids of the
+/// events read so far, and lines without an id that were in the new file when it was
+/// noticed are skipped.
 fn follow(
-    log: &LocalLog,
-    mut at: Position,
+    mut tail: LogTail,
+    mut line_no: u64,
     mut seen: SeenIds,
     filter: &Filter,
     view: &mut View,
     out: &mut impl Write,
 ) -> anyhow::Result<std::convert::Infallible> {
+    let path = tail.log().path().to_owned();
+    let cannot_read = || format!("cannot read {}", path.display());
     // Lines of a replaced file up to this offset may have been read already.
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let Ok(meta) = std::fs::metadata(log.path()) else {
-            // Deleted (purged): start over when it comes back.
-            at = Position::default();
-            replay_until = 0;
-            continue;
-        };
-        let (id, len) = (FileId::of(&meta), meta.len());
-        if at.file.is_some() && at.file != id {
-            replay_until = len;
-            at = Position {
-                file: id,
-                ..Position::default()
-            };
-        } else if len < at.offset {
-            replay_until = 0;
-            at = Position {
-                file: id,
-                ..Position::default()
-            };
+        let poll = tail.poll().with_context(cannot_read)?;
+        match poll.restart {
+            Some(Restart::Replaced | Restart::Overwritten) => {
+                replay_until = poll.len;
+                line_no = 0;
+            }
+            Some(Restart::Truncated | Restart::Deleted) => {
+                replay_until = 0;
+                line_no = 0;
+            }
+            None => {}
         }
-        at.file = id;
-        if len == at.offset {
+        if !poll.has_new_bytes(tail.offset()) {
             continue;
         }
-        let raw = RawLines::open(log.path());
-        let reader = log
-            .read_from(at.offset)
-            .with_context(|| format!("cannot read {}", log.path().display()))?;
-        let base = at.line_no;
+        let raw = RawLines::open(&path);
+        let reader = tail
+            .log()
+            .read_from(tail.offset())
+            .with_context(cannot_read)?;
+        let base = line_no;
+        let mut end = tail.offset();
         let mut malformed = Vec::new();
         for line in reader {
-            let line: LogLine =
-                line.with_context(|| format!("cannot read {}", log.path().display()))?;
+            let line: LogLine = line.with_context(cannot_read)?;
             if !line.complete {
                 break;
             }
-            at.offset = line.end;
-            at.line_no = base + line.line_no;
+            end = line.end;
+            line_no = base + line.line_no;
             match line.entry {
                 Ok(event) => {
                     let fresh = match event.event_id {
@@ -411,9 +423,10 @@ fn follow(
                         view.row(&shown, &raw, out)?;
                     }
                 }
-                Err(_) => malformed.push(at.line_no),
+                Err(_) => malformed.push(line_no),
             }
         }
+        tail.advance(end).with_context(cannot_read)?;
         out.flush()?;
         let listed: Vec<u64> = malformed.iter().copied().take(MAX_LISTED_LINES).collect();
         report_malformed(malformed.len() as u64, &listed);
@@ -508,6 +521,8 @@ struct View {
     follow: bool,
     /// Column widths (content plus padding) once the header has been printed.
     widths: Option<Vec<u16>>,
+    /// The time zone the times are shown in, named in the header.
+    zone: String,
 }
 
 const HEADER: [&str; 5] = ["TIME", "COMMAND", "RESULT", "DURATION", "COUNTS"];
@@ -521,13 +536,17 @@ impl View {
             color,
             follow: args.follow,
             widths: None,
+            zone: output::local_zone_name(),
         }
     }
 
     fn build<'a>(&self, header: bool, events: impl IntoIterator<Item = &'a Event>) -> Table {
         let mut table = output::plain_table(self.color);
         if header {
-            table.set_header(output::header_cells(&HEADER, self.color));
+            let time = format!("{} ({})", HEADER[0], self.zone);
+            let mut header = HEADER;
+            header[0] = &time;
+            table.set_header(output::header_cells(&header, self.color));
         }
         for e in events {
             table.add_row(self.cells(e));
@@ -610,7 +629,10 @@ impl View {
             comfy_table::Cell::new(time),
             comfy_table::Cell::new(output::printable(&e.command)),
             result,
-            comfy_table::Cell::new(output::human_duration_ms(e.duration_ms)),
+            comfy_table::Cell::new(
+                e.duration_ms
+                    .map_or_else(|| "–".to_owned(), output::human_duration_ms),
+            ),
             comfy_table::Cell::new(counts(e)),
         ]
     }

@@ -440,7 +440,7 @@ mod tests {
             command: "repro.run".into(),
             success: true,
             error: None,
-            duration_ms: 1.0,
+            duration_ms: Some(1.0),
             session_id: format!("{n:032x}"),
             telemetry_version: Some("1.0".into()),
             cli_version: Some("1.0.0".into()),

@@ -16,8 +16,10 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, parse_timestamp};
-use crate::log::MAX_LINE_BYTES;
+use specfact_telemetry::event::{
+    DIAGNOSTIC_COMMAND, DIAGNOSTIC_MODE, Event, is_diagnostic, parse_timestamp,
+};
+use specfact_telemetry::log::MAX_LINE_BYTES;
 
 /// A metadata count as [`Event::count`] would read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,7 +59,8 @@ impl Metric {
 pub(crate) struct Parts<'a> {
     pub command: Cow<'a, str>,
     pub success: bool,
-    pub duration_ms: f64,
+    /// `None` when the event has no duration (nobody timed the command).
+    pub duration_ms: Option<f64>,
     pub session_id: Cow<'a, str>,
     pub timestamp: Option<SystemTime>,
     pub violations: Metric,
@@ -65,6 +68,9 @@ pub(crate) struct Parts<'a> {
     pub checks_failed: Metric,
     pub features: Metric,
     pub stories: Metric,
+    /// A diagnostic (`doctor`'s test span), left out of every figure: see
+    /// [`is_diagnostic`].
+    pub diagnostic: bool,
 }
 
 impl<'a> Parts<'a> {
@@ -80,6 +86,7 @@ impl<'a> Parts<'a> {
             checks_failed: Metric::of(e, "checks_failed"),
             features: Metric::of(e, "features_detected"),
             stories: Metric::of(e, "stories_detected"),
+            diagnostic: is_diagnostic(e),
         }
     }
 
@@ -105,6 +112,7 @@ enum Key {
     ChecksFailed,
     Features,
     Stories,
+    Mode,
     Other,
 }
 
@@ -124,6 +132,7 @@ impl Key {
             "checks_failed" => Key::ChecksFailed,
             "features_detected" => Key::Features,
             "stories_detected" => Key::Stories,
+            "mode" => Key::Mode,
             _ => Key::Other,
         }
     }
@@ -264,6 +273,52 @@ fn check_nothing(_: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether a `mode` value is the diagnostic mark; `None` for a value an event does not
+/// keep (null, an array, an object, an integer out of range), as `Event` skips those.
+struct ModeMark(Option<bool>);
+
+impl<'de> Deserialize<'de> for ModeMark {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModeMark;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(v == DIAGNOSTIC_MODE)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<ModeMark, E> {
+                Ok(ModeMark(i64::try_from(v).ok().map(|_| false)))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<ModeMark, E> {
+                Ok(ModeMark(Some(false)))
+            }
+            fn visit_unit<E>(self) -> Result<ModeMark, E> {
+                Ok(ModeMark(None))
+            }
+            fn visit_none<E>(self) -> Result<ModeMark, E> {
+                Ok(ModeMark(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<ModeMark, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ModeMark(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<ModeMark, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ModeMark(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn check_uuid(s: &str) -> Result<(), &'static str> {
     uuid::Uuid::parse_str(s)
         .map(|_| ())
@@ -292,6 +347,7 @@ impl<'de> Visitor<'de> for PartsVisitor {
         let mut session_id = None;
         let mut timestamp = None;
         let mut metrics = [Metric::Absent; 5];
+        let mut mode: Option<bool> = None;
         while let Some(key) = map.next_key::<Key>()? {
             let metric = match key {
                 Key::Command => {
@@ -303,7 +359,7 @@ impl<'de> Visitor<'de> for PartsVisitor {
                     continue;
                 }
                 Key::Duration => {
-                    duration_ms = Some(map.next_value::<f64>()?);
+                    duration_ms = map.next_value::<Option<f64>>()?;
                     continue;
                 }
                 Key::Session => {
@@ -331,6 +387,14 @@ impl<'de> Visitor<'de> for PartsVisitor {
                     }
                     continue;
                 }
+                Key::Mode => {
+                    // Like `Event::field`, the first kept occurrence wins.
+                    let ModeMark(mark) = map.next_value()?;
+                    if mode.is_none() {
+                        mode = mark;
+                    }
+                    continue;
+                }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -348,10 +412,12 @@ impl<'de> Visitor<'de> for PartsVisitor {
             }
         }
         let [violations, checks_total, checks_failed, features, stories] = metrics;
+        let command: Cow<'de, str> = command.ok_or_else(|| de::Error::missing_field("command"))?;
         Ok(Parts {
-            command: command.ok_or_else(|| de::Error::missing_field("command"))?,
+            diagnostic: mode == Some(true) && command == DIAGNOSTIC_COMMAND,
+            command,
             success: success.ok_or_else(|| de::Error::missing_field("success"))?,
-            duration_ms: duration_ms.unwrap_or(0.0),
+            duration_ms,
             session_id: session_id.unwrap_or(Cow::Borrowed("")),
             timestamp,
             violations,
@@ -380,7 +446,7 @@ pub(crate) struct RawLine<'a> {
 
 /// Calls `f` for every non-blank line that starts in `[start, end)` (to the end of the
 /// file without `end`), until `f` returns `false`. Lines are split exactly as
-/// [`LogReader`](crate::log::LogReader) splits them, but are not copied unless they
+/// [`LogReader`](specfact_telemetry::log::LogReader) splits them, but are not copied unless they
 /// straddle two reads.
 pub(crate) fn for_each_line(
     path: &Path,
@@ -389,13 +455,13 @@ pub(crate) fn for_each_line(
     mut f: impl FnMut(RawLine<'_>) -> bool,
 ) -> io::Result<()> {
     // Never blocks on a FIFO or a device in place of the log.
-    let mut file = match crate::log::open_regular_for_reading(path) {
+    let mut file = match specfact_telemetry::log::open_regular_for_reading(path) {
         Ok(Some(f)) => f,
         Ok(None) => {
             let kind = std::fs::metadata(path)
                 .ok()
                 .as_ref()
-                .and_then(crate::log::non_regular_kind)
+                .and_then(specfact_telemetry::log::non_regular_kind)
                 .unwrap_or("not a regular file");
             return Err(io::Error::other(format!(
                 "it is {kind}, not a regular file"
@@ -530,6 +596,15 @@ mod tests {
         "\u{feff}{\"command\":\"a\",\"success\":true}",
         r#"{"command":"a","success":true,"command":"b"}"#,
         r#"{"command":"a","success":true,"session_id":"s","session_id":"t"}"#,
+        r#"{"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":"diagnostic","command":"repro.run","success":true}"#,
+        r#"{"mode":"repro","command":"doctor.check","success":true}"#,
+        r#"{"mode":"diagn\u006fstic","command":"doctor.check","success":true}"#,
+        r#"{"mode":["x"],"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":null,"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":18446744073709551615,"mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":"repro","mode":"diagnostic","command":"doctor.check","success":true}"#,
+        r#"{"mode":1,"command":"doctor.check","success":true}"#,
     ];
 
     #[test]
@@ -575,7 +650,7 @@ mod tests {
         let path = dir.path().join("log");
         std::fs::write(&path, &content).unwrap();
         let got = lines_in(&path, 0, None);
-        let want: Vec<_> = crate::LocalLog::new(&path)
+        let want: Vec<_> = specfact_telemetry::LocalLog::new(&path)
             .read()
             .unwrap()
             .map(|l| {

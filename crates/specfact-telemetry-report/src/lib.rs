@@ -1,5 +1,6 @@
-//! Insights from the local log: the aggregations behind `report` and `view`, shared
-//! with host tools.
+//! Insights from a telemetry log: the aggregations behind the `report` and `view`
+//! commands, for the command-line tool and the server. Hosts that record telemetry
+//! never compile this crate; they depend on `specfact-telemetry` alone.
 //!
 //! Everything is computed in one streaming pass with memory that does not depend on
 //! the size of the log:
@@ -15,7 +16,7 @@
 //! results merge exactly as if one thread had read everything.
 //!
 //! ```
-//! use specfact_telemetry::report::{Aggregator, ReportOptions};
+//! use specfact_telemetry_report::{Aggregator, ReportOptions};
 //! use specfact_telemetry::Event;
 //!
 //! let line = br#"{"command":"repro.run","success":true,"duration_ms":12.5,"session_id":"a","violations_detected":3}"#;
@@ -25,12 +26,28 @@
 //! assert_eq!(report.regressions.contract_violations.count, 3);
 //! assert_eq!(report.most_used.unwrap().command, "repro.run");
 //! ```
+//!
+//! A whole log, read in one pass ([`build`]), or followed as it grows ([`LiveReport`]):
+//!
+//! ```
+//! use specfact_telemetry::LocalLog;
+//! use specfact_telemetry_report::{ReportOptions, build};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = LocalLog::new(dir.path().join("telemetry.log"));
+//! let report = build(&log, &ReportOptions::default())?; // a missing log is empty
+//! assert_eq!(report.events, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod calendar;
 mod live;
 pub mod quantile;
 mod scan;
 pub mod sessions;
+pub mod time_bound;
 
 use scan::{Parts, for_each_line};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -41,14 +58,16 @@ use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
 
-use crate::event::{Event, format_timestamp};
-use crate::log::LocalLog;
-use crate::settings::{RegressionCategory, default_regression_categories};
+use specfact_telemetry::event::{Event, format_timestamp};
+use specfact_telemetry::log::LocalLog;
+use specfact_telemetry::settings::{RegressionCategory, default_regression_categories};
 
 pub use calendar::{Date, IsoWeek};
 pub use live::LiveReport;
 pub use quantile::DurationSketch;
 pub use sessions::DistinctCounter;
+pub use specfact_telemetry::event::is_diagnostic;
+pub use time_bound::{TimeBound, TimeRange};
 
 /// At most this many distinct commands are reported one by one.
 pub const MAX_COMMANDS: usize = 256;
@@ -76,6 +95,9 @@ pub enum ReportError {
         /// The log file.
         path: PathBuf,
     },
+    /// Following the log failed.
+    #[error(transparent)]
+    Log(#[from] specfact_telemetry::log::LogError),
 }
 
 /// What to count and how.
@@ -109,11 +131,15 @@ impl Default for ReportOptions {
 
 impl ReportOptions {
     fn in_period(&self, t: Option<SystemTime>) -> bool {
-        if self.since.is_none() && self.until.is_none() {
-            return true;
+        self.range().contains(t)
+    }
+
+    /// The period `since`..`until` as a [`TimeRange`].
+    pub fn range(&self) -> TimeRange {
+        TimeRange {
+            since: self.since,
+            until: self.until,
         }
-        let Some(t) = t else { return false };
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }
 }
 
@@ -208,6 +234,7 @@ pub struct Aggregator {
     malformed: u64,
     without_timestamp: u64,
     outside_period: u64,
+    diagnostic: u64,
     without_session: u64,
     successes: u64,
     first: Option<SystemTime>,
@@ -234,6 +261,7 @@ impl Aggregator {
             malformed: 0,
             without_timestamp: 0,
             outside_period: 0,
+            diagnostic: 0,
             without_session: 0,
             successes: 0,
             first: None,
@@ -307,6 +335,10 @@ impl Aggregator {
 
     /// Counts one event; returns whether it was in the period.
     fn push_parts(&mut self, e: &Parts<'_>) -> bool {
+        if e.diagnostic {
+            self.diagnostic += 1;
+            return false;
+        }
         if !self.opts.in_period(e.timestamp) {
             self.outside_period += 1;
             return false;
@@ -327,7 +359,10 @@ impl Aggregator {
         let c = &mut self.commands[ci];
         c.runs += 1;
         c.successes += u64::from(e.success);
-        c.durations.push(e.duration_ms);
+        // An unknown duration is not a duration of 0: it is left out of the figures.
+        if let Some(ms) = e.duration_ms {
+            c.durations.push(ms);
+        }
         c.violations += violations;
         if e.session_id.is_empty() {
             self.without_session += 1;
@@ -427,6 +462,7 @@ impl Aggregator {
         self.malformed += later.malformed;
         self.without_timestamp += later.without_timestamp;
         self.outside_period += later.outside_period;
+        self.diagnostic += later.diagnostic;
         self.without_session += later.without_session;
         self.successes += later.successes;
         self.first = match (self.first, later.first) {
@@ -552,6 +588,7 @@ impl Aggregator {
             malformed_lines: self.malformed,
             without_timestamp: self.without_timestamp,
             outside_period: self.outside_period,
+            diagnostic_events: self.diagnostic,
             without_session: self.without_session,
             successes: self.successes,
             success_rate: share(self.successes, self.events),
@@ -734,6 +771,9 @@ pub struct Report {
     pub without_timestamp: u64,
     /// Events left out by `since`/`until`, including those without a timestamp.
     pub outside_period: u64,
+    /// Diagnostic events (`doctor`'s test span, see [`is_diagnostic`]) left out of every
+    /// figure.
+    pub diagnostic_events: u64,
     /// Counted events without a `session_id` (not in any session count).
     pub without_session: u64,
     /// Counted events that succeeded.

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use specfact_telemetry::LocalLog;
 use specfact_telemetry::event::parse_timestamp;
-use specfact_telemetry::report::{LiveReport, Report, ReportOptions, build};
 use specfact_telemetry::settings::RegressionCategory;
+use specfact_telemetry_report::{LiveReport, Report, ReportOptions, build};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/python-specfact-0.20.5/telemetry.log"
+    "/../specfact-telemetry/tests/fixtures/python-specfact-0.20.5/telemetry.log"
 );
 
 fn line(ts: Option<&str>, command: &str, session: &str, ok: bool, ms: f64, extra: &str) -> String {
@@ -100,7 +100,7 @@ fn report_of(content: &str, opts: &ReportOptions) -> Report {
     build(&write(dir.path(), content), opts).unwrap()
 }
 
-fn command<'a>(r: &'a Report, name: &str) -> &'a specfact_telemetry::report::CommandReport {
+fn command<'a>(r: &'a Report, name: &str) -> &'a specfact_telemetry_report::CommandReport {
     r.commands.iter().find(|c| c.command == name).unwrap()
 }
 
@@ -361,4 +361,73 @@ fn live_report_follows_appends_torn_lines_and_rotation() {
     std::fs::remove_file(log.path()).unwrap();
     assert!(live.refresh().unwrap());
     assert_eq!(live.report().events, 0);
+}
+
+#[test]
+fn live_report_starts_over_when_the_log_is_overwritten_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), &hand_made());
+    let mut live = LiveReport::new(log.clone(), ReportOptions::default());
+    live.refresh().unwrap();
+    assert_eq!(live.report().events, 7);
+    // What `cp other.log telemetry.log` does: the same file, other bytes, no shorter.
+    let other: String = (0..40)
+        .map(|i| line(None, "sync.bridge", &format!("o{i}"), true, 2.0, "") + "\n")
+        .collect();
+    assert!(other.len() as u64 >= std::fs::metadata(log.path()).unwrap().len());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(log.path())
+        .unwrap();
+    std::io::Write::write_all(&mut f, other.as_bytes()).unwrap();
+    drop(f);
+    assert!(live.refresh().unwrap());
+    let r = live.report();
+    assert_eq!((r.events, r.malformed_lines), (40, 0));
+    let whole = build(&log, &ReportOptions::default()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        serde_json::to_value(&whole).unwrap()
+    );
+}
+
+#[test]
+fn events_without_a_duration_count_as_runs_and_not_as_durations() {
+    let untimed = r#"{"session_id":"s","success":true,"command":"repro.run","timestamp":"2026-01-05T10:00:00Z"}"#;
+    let content = [
+        untimed.to_owned(),
+        line(
+            Some("2026-01-05T10:00:01Z"),
+            "repro.run",
+            "s",
+            true,
+            40.0,
+            "",
+        ),
+        line(
+            Some("2026-01-05T10:00:02Z"),
+            "repro.run",
+            "s",
+            true,
+            60.0,
+            "",
+        ),
+        r#"{"session_id":"s","success":true,"duration_ms":null,"command":"repro.run"}"#.to_owned(),
+    ]
+    .join("\n")
+        + "\n";
+    let r = report_of(&content, &ReportOptions::default());
+    let repro = command(&r, "repro.run");
+    assert_eq!(repro.runs, 4);
+    assert_eq!(repro.duration_ms.min, Some(40.0));
+    assert_eq!(repro.duration_ms.mean, Some(50.0));
+    // The live report (the dashboard) reads the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut live = LiveReport::new(write(dir.path(), &content), ReportOptions::default());
+    live.refresh().unwrap();
+    assert_eq!(
+        command(&live.report(), "repro.run").duration_ms.mean,
+        Some(50.0)
+    );
 }
