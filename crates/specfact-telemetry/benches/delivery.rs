@@ -14,7 +14,7 @@ use specfact_telemetry::delivery::{
     self, Delivery, DeliveryMode, DeliveryOptions, ExportRequest, Protocol, Selection,
 };
 use specfact_telemetry::log::Appended;
-use specfact_telemetry::otlp::{self, RequestBuilder, ResourceInfo};
+use specfact_telemetry::otlp::{self, ResourceInfo};
 use specfact_telemetry::{EnvSnapshot, Event, FieldValue, LocalLog, Settings};
 use uuid::Uuid;
 
@@ -62,27 +62,12 @@ fn encoding(c: &mut Criterion) {
     g.bench_function("protobuf (direct writer), 512 spans", |b| {
         b.iter(|| otlp::encode_protobuf(&info(), &events, SystemTime::now()))
     });
-    g.bench_function("protobuf (official messages), 512 spans", |b| {
-        b.iter(|| {
-            let mut r = RequestBuilder::new(info(), SystemTime::now());
-            for e in &events {
-                r.push(e);
-            }
-            otlp::encode(&r.build(), Protocol::Protobuf).unwrap()
-        })
-    });
     let body = otlp::encode_protobuf(&info(), &events, SystemTime::now());
     g.bench_function("gzip only, 512 spans", |b| {
         b.iter(|| otlp::gzip(&body).unwrap())
     });
-    g.bench_function("json, 512 spans", |b| {
-        b.iter(|| {
-            let mut r = RequestBuilder::new(info(), SystemTime::now());
-            for e in &events {
-                r.push(e);
-            }
-            otlp::encode(&r.build(), Protocol::Json).unwrap()
-        })
+    g.bench_function("json (direct writer), 512 spans", |b| {
+        b.iter(|| otlp::encode(&info(), &events, SystemTime::now(), Protocol::Json))
     });
     g.finish();
 }

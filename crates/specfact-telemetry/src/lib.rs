@@ -85,7 +85,6 @@ pub mod env;
 pub mod event;
 mod hooks;
 pub mod log;
-#[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod report;
 pub mod sample;

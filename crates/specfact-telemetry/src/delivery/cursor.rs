@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::config::{ID_NAMESPACE, StateFiles};
+use super::config::StateFiles;
 use super::lock::FileLock;
 use crate::event::{Event, format_timestamp, parse_timestamp};
 use crate::log::LocalLog;
@@ -31,13 +31,9 @@ const CURSOR_VERSION: u32 = 1;
 /// Most lines remembered for the enrolment backfill (see [`CursorFile::backfill`]).
 const MAX_BACKFILL: usize = 4096;
 
-/// The stable identity of an event: its `event_id`, or for events written without one
-/// (the Python tool's) a name-based UUID of its canonical JSON line.
+/// The stable identity of an event ([`Event::identity`]).
 pub fn event_identity(event: &Event) -> Uuid {
-    match event.event_id {
-        Some(id) => id,
-        None => Uuid::new_v5(&ID_NAMESPACE, event.to_json_line().as_bytes()),
-    }
+    event.identity()
 }
 
 /// Device and inode of a file: what tells "the same log, grown" from "a new log".

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
-use super::config::{DeliveryConfig, Protocol};
+use super::config::DeliveryConfig;
 use super::cursor::{self, CursorFile, FileId, LastAcked, Resume, event_identity, now_string};
 use super::http::{Client, Outcome};
 use super::{ExportProgress, debug};
 use crate::env::EnvSnapshot;
 use crate::event::{Event, format_timestamp};
 use crate::log::LocalLog;
-use crate::otlp::{self, RequestBuilder, ResourceInfo};
+use crate::otlp;
 use crate::sanitize::{MachineIdentity, RecheckMemo, Sanitizer};
 use crate::schema::Schema;
 
@@ -119,7 +119,7 @@ impl<'a> Shipper<'a> {
             return Flow::Continue;
         }
         let now = SystemTime::now();
-        let info = ResourceInfo::from_config(self.cfg);
+        let info = self.cfg.resource_info();
         // Only what passes the sanitizer again leaves the machine (see `Sanitizer::recheck`).
         let sanitizer = Sanitizer::new(&self.schema, &self.identity);
         let memo = &mut self.memo;
@@ -129,29 +129,19 @@ impl<'a> Shipper<'a> {
             .collect();
         let Some(client) = self.client else {
             // Dry run: the exact request, as OTLP/JSON.
-            let mut builder = RequestBuilder::new(info, now);
-            for event in &events {
-                builder.push(event);
-            }
-            match otlp::to_json_pretty(&builder.build()) {
-                Ok(json) => self.report.payloads.push(json),
-                Err(e) => self.report.errors.push(e.to_string()),
-            }
+            self.report
+                .payloads
+                .push(otlp::to_json_pretty(&info, &events, now));
             self.report.sent += items.len() as u64;
             self.tick();
             return Flow::Continue;
         };
-        let encoded = match self.cfg.protocol {
-            Protocol::Protobuf => Ok(otlp::encode_protobuf(&info, events.iter(), now)),
-            Protocol::Json => {
-                let mut builder = RequestBuilder::new(info, now);
-                for event in &events {
-                    builder.push(event);
-                }
-                otlp::encode(&builder.build(), Protocol::Json)
-            }
-        };
-        let body = match encoded.and_then(|b| if client.gzip() { otlp::gzip(&b) } else { Ok(b) }) {
+        let encoded = otlp::encode(&info, &events, now, self.cfg.protocol);
+        let body = match if client.gzip() {
+            otlp::gzip(&encoded)
+        } else {
+            Ok(encoded)
+        } {
             Ok(b) => b,
             Err(e) => return self.stop(e.to_string(), "config", None),
         };
