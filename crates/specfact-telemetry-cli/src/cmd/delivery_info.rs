@@ -47,6 +47,12 @@ impl Summary {
             })),
             "retry_not_before": time(s.retry_not_before),
             "uploader_running": s.uploader_running,
+            "rejected_waiting": s.rejected_waiting,
+            "uploader_said": s.uploader_said.as_ref().map(|(line, at)| json!({
+                "line": line,
+                "at": time(*at),
+            })),
+            "uploader_log": s.uploader_log.as_ref().map(|p| p.display().to_string()),
             "state_file": s.state_file.as_ref().map(|p| p.display().to_string()),
         })
     }
@@ -92,8 +98,24 @@ impl Summary {
         if let Some(t) = s.retry_not_before {
             out.push_str(&format!("  retry after   {}\n", format_timestamp(t)));
         }
+        if s.rejected_waiting > 0 {
+            out.push_str(&format!(
+                "  re-send       `specfact-telemetry export --rejected` sends the {} again\n",
+                if s.rejected_waiting == 1 {
+                    "1 rejected event".to_owned()
+                } else {
+                    format!("{} rejected events", s.rejected_waiting)
+                }
+            ));
+        }
         if s.uploader_running {
             out.push_str("  an upload is running now\n");
+        }
+        if let Some((line, at)) = &s.uploader_said {
+            let at = at
+                .map(|t| format!(" ({})", format_timestamp(t)))
+                .unwrap_or_default();
+            out.push_str(&format!("  uploader said {line}{at}\n"));
         }
         out
     }

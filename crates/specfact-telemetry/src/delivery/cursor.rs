@@ -31,6 +31,9 @@ const CURSOR_VERSION: u32 = 1;
 /// Most lines remembered for the enrolment backfill (see [`CursorFile::backfill`]).
 const MAX_BACKFILL: usize = 4096;
 
+/// Most rejected lines remembered for `export --rejected` (see [`CursorFile::rejected`]).
+const MAX_REJECTED: usize = 10_000;
+
 /// The stable identity of an event ([`Event::identity`]).
 pub fn event_identity(event: &Event) -> Uuid {
     event.identity()
@@ -125,6 +128,10 @@ pub(crate) struct CursorFile {
     /// Set when the log was rewritten and the position could not be recovered.
     #[serde(default)]
     pub unplaced: Option<Unplaced>,
+    /// Starts of event lines the collector rejected for good (a 4xx), in this file,
+    /// ascending: what `export --rejected` sends again.
+    #[serde(default)]
+    pub rejected: Vec<u64>,
     /// Counters and times for `status`.
     #[serde(default)]
     pub stats: Stats,
@@ -174,6 +181,7 @@ impl CursorFile {
             backfill: Vec::new(),
             enrolled_at: Some(now_string()),
             unplaced: None,
+            rejected: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -210,6 +218,39 @@ impl CursorFile {
         self.offset = offset;
         self.last = None;
         self.backfill.clear();
+        // Offsets into another file mean nothing.
+        self.rejected.clear();
+    }
+
+    /// Remembers rejected event lines (bounded); returns how many were new.
+    pub(crate) fn note_rejected(&mut self, starts: impl IntoIterator<Item = u64>) -> u64 {
+        let mut added = 0;
+        for s in starts {
+            if self.rejected.len() >= MAX_REJECTED {
+                break;
+            }
+            if let Err(at) = self.rejected.binary_search(&s) {
+                self.rejected.insert(at, s);
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Forgets rejected lines that were delivered after all; returns how many.
+    pub(crate) fn forget_rejected(&mut self, starts: &[u64]) -> u64 {
+        let before = self.rejected.len();
+        self.rejected.retain(|s| !starts.contains(s));
+        (before - self.rejected.len()) as u64
+    }
+
+    /// Whether the event line starting at `offset` was acknowledged by the collector:
+    /// after the enrolment, before the cursor, and neither rejected nor waiting.
+    pub(crate) fn acknowledged(&self, offset: u64) -> bool {
+        offset >= self.base
+            && offset < self.offset
+            && self.rejected.binary_search(&offset).is_err()
+            && !self.backfill.contains(&offset)
     }
 
     /// Notes that a line starting at `offset` was appended with this endpoint configured.

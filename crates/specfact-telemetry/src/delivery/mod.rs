@@ -381,8 +381,11 @@ pub struct DeliveryState {
     pub last_error: Option<DeliveryErrorRecord>,
     /// Spans acknowledged so far.
     pub sent_spans: u64,
-    /// Spans whose batch the collector rejected with a 4xx (still in the log).
+    /// Spans whose batch the collector rejected with a 4xx (still in the log), less those
+    /// delivered since.
     pub rejected_spans: u64,
+    /// Rejected events `export` with [`Selection::Rejected`] can send again.
+    pub rejected_waiting: u64,
     /// Spans the collector reported rejected in partial-success answers.
     pub partial_rejected_spans: u64,
     /// The collector's last partial-success message.
@@ -440,6 +443,7 @@ pub fn state(settings: &Settings) -> DeliveryState {
         });
         st.sent_spans = s.sent_spans;
         st.rejected_spans = s.rejected_spans;
+        st.rejected_waiting = c.rejected.len() as u64;
         st.partial_rejected_spans = s.partial_rejected_spans;
         st.last_partial_message = s.last_partial_message.clone();
         st.retry_not_before = cursor::parse_time(&s.retry_not_before);
@@ -458,6 +462,9 @@ pub enum Selection {
     All,
     /// Events whose `timestamp` is at or after this time (events without one are left out).
     Since(SystemTime),
+    /// Only the events whose batch the collector rejected for good (a 4xx), e.g. after
+    /// fixing what it objected to. Those acknowledged leave the rejected count.
+    Rejected,
 }
 
 /// An on-demand export.
@@ -473,6 +480,9 @@ pub struct ExportRequest {
     pub compression: Compression,
     /// Retry behaviour.
     pub retry: RetryPolicy,
+    /// How long to wait for an upload already running for this log and endpoint;
+    /// `None`: up to twice the export timeout (at least 5 s), then [`DeliveryError::Busy`].
+    pub wait: Option<Duration>,
 }
 
 /// Progress of an export, reported after every batch.
@@ -493,6 +503,10 @@ pub struct ExportSummary {
     pub endpoint: String,
     /// Events selected.
     pub selected: u64,
+    /// Of the selected events, how many the collector had already acknowledged (sent
+    /// again: the same trace and span ids let it recognise them). Exports of the whole
+    /// log or a time range only.
+    pub already_acknowledged: u64,
     /// Events acknowledged (in a dry run: put in a request).
     pub sent: u64,
     /// Events in batches the collector rejected for good (a 4xx); they stay in the log.
@@ -528,8 +542,11 @@ pub enum DeliveryError {
     #[error("{0}")]
     Refused(String),
     /// Another uploader kept the log busy.
-    #[error("another upload to this endpoint is running; try again when it has finished")]
-    Busy,
+    #[error("another upload to this endpoint is running{}", busy_estimate(*until))]
+    Busy {
+        /// When the running upload gives up at the latest, if it said.
+        until: Option<SystemTime>,
+    },
     /// Reading the log or the state failed.
     #[error("cannot {action}: {source}")]
     Io {
@@ -543,10 +560,21 @@ pub enum DeliveryError {
     NotCompiled,
 }
 
+/// ", it gives up within about N s", for [`DeliveryError::Busy`].
+fn busy_estimate(until: Option<SystemTime>) -> String {
+    match until.and_then(|t| t.duration_since(SystemTime::now()).ok()) {
+        Some(left) => format!(
+            " (it stops within about {} s); try again then, or wait for it",
+            left.as_secs().max(1)
+        ),
+        None => "; try again when it has finished, or wait for it".to_owned(),
+    }
+}
+
 /// Sends (or, as a dry run, builds) the selected events now, in the foreground.
 ///
 /// `progress` is called after every batch. Waits for a running uploader of the same
-/// log and endpoint to finish (up to twice the export timeout) rather than race it.
+/// log and endpoint to finish (up to [`ExportRequest::wait`]) rather than race it.
 pub fn export(
     settings: &Settings,
     request: &ExportRequest,
