@@ -503,6 +503,28 @@ mod tests {
     }
 
     #[test]
+    fn rejected_lines_are_remembered_once_forgotten_when_delivered_and_dropped_on_rebase() {
+        let mut c = CursorFile::enrol("e".into(), Path::new("/l"), None, 100);
+        c.offset = 900;
+        assert_eq!(c.note_rejected([300, 200, 300]), 2);
+        assert_eq!(c.rejected, [200, 300]);
+        assert!(c.acknowledged(100) && !c.acknowledged(200) && !c.acknowledged(900));
+        assert!(!c.acknowledged(50), "before the enrolment: never sent");
+        assert_eq!(c.forget_rejected(&[300, 400]), 1);
+        assert_eq!(c.rejected, [200]);
+        c.rebase(None, 0, 10);
+        assert!(c.rejected.is_empty());
+        // Cursors written before the list existed still load.
+        let old = r#"{"version":1,"endpoint":"e","log_path":"/l","file":null,"base":0,"offset":0,"last":null,"backfill":[]}"#;
+        assert!(
+            serde_json::from_str::<CursorFile>(old)
+                .unwrap()
+                .rejected
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn identity_is_the_event_id_or_a_stable_hash_of_the_line() {
         let e = event(1);
         assert_eq!(event_identity(&e), event_identity(&e.clone()));
