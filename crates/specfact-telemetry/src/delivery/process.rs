@@ -11,6 +11,7 @@
 //! own environment, a process environment is readable only by the same user.
 
 use std::path::PathBuf;
+#[cfg(not(unix))]
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -120,19 +121,33 @@ impl Job {
     }
 }
 
+/// A started uploader, kept to be reaped.
+#[cfg(unix)]
+type Started = libc::pid_t;
+#[cfg(not(unix))]
+type Started = Child;
+
 /// The uploader processes one handle started and has not reaped yet. Finished ones
 /// are reaped whenever the handle starts another, and when it is dropped.
 #[derive(Debug, Default)]
-pub(crate) struct Children(Mutex<Vec<Child>>);
+pub(crate) struct Children(Mutex<Vec<Started>>);
 
 impl Children {
     fn reap(&self) {
         if let Ok(mut children) = self.0.lock() {
+            #[cfg(unix)]
+            children.retain(|&pid| {
+                let mut status = 0;
+                // SAFETY: waitpid with WNOHANG on a child this handle started only
+                // reads (and reaps) its status.
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+            });
+            #[cfg(not(unix))]
             children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
         }
     }
 
-    fn push(&self, child: Child) {
+    fn push(&self, child: Started) {
         if let Ok(mut children) = self.0.lock() {
             children.push(child);
         }
@@ -161,11 +176,14 @@ pub(crate) fn start(
         return Ok(());
     };
     let child = spawn_detached(command, cfg, enrol_at, &lock)?;
+    #[cfg(unix)]
+    let pid = child;
+    #[cfg(not(unix))]
+    let pid = child.id();
     debug(
         cfg,
         &format!(
-            "started uploader process {}; its debug output goes to {}",
-            child.id(),
+            "started uploader process {pid}; its debug output goes to {}",
             cfg.files().uploader_log.display()
         ),
     );
@@ -176,6 +194,7 @@ pub(crate) fn start(
 }
 
 /// Where the uploader's stderr goes: its log in debug mode, nowhere otherwise.
+#[cfg(not(unix))]
 fn stderr_for(cfg: &DeliveryConfig) -> Stdio {
     if !cfg.debug {
         return Stdio::null();
@@ -186,62 +205,127 @@ fn stderr_for(cfg: &DeliveryConfig) -> Stdio {
     }
 }
 
-fn command_for(
-    command: &UploaderCommand,
-    cfg: &DeliveryConfig,
-    enrol_at: u64,
-    lock_fd: Option<i32>,
-) -> std::io::Result<Command> {
-    let job =
-        serde_json::to_string(&Job::new(cfg, enrol_at, lock_fd)).map_err(std::io::Error::other)?;
-    let mut c = Command::new(&command.program);
-    c.args(&command.args)
-        .env(UPLOADER_JOB_VAR, job)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_for(cfg));
-    Ok(c)
+/// The job, as the value of [`UPLOADER_JOB_VAR`].
+fn job_for(cfg: &DeliveryConfig, enrol_at: u64, lock_fd: Option<i32>) -> std::io::Result<String> {
+    serde_json::to_string(&Job::new(cfg, enrol_at, lock_fd)).map_err(std::io::Error::other)
 }
 
-/// Starts the uploader with `std::process::Command` and a small `pre_exec` that
-/// detaches it: a new session, every descriptor of the host closed except the
-/// locked file, which is kept across the exec. Closing also closes the pipe through
-/// which the standard library waits for the exec, so the host pays for the fork only,
-/// not for loading the uploader (if the exec fails, the child ends and the events
-/// wait in the log).
+/// `program` itself when it names a path; otherwise the first executable of that name
+/// on `PATH` (the child cannot search after the fork).
+#[cfg(unix)]
+fn resolve_program(program: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.components().count() > 1 || program.is_absolute() {
+        return program.to_owned();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .unwrap_or_else(|| program.to_owned())
+}
+
+/// Forks and execs the uploader without waiting for the exec: the host pays for the
+/// fork only. (`std::process::Command` waits until the child has run at least up to
+/// its `pre_exec`; on a loaded machine that wait alone exceeded the exit budget, see
+/// `scripts/bench-exit-latency` in the README.) The child gets its own session, stdin
+/// and stdout on `/dev/null`, stderr on `/dev/null` or — in debug mode — on the
+/// uploader log, and the locked file across the exec; every other descriptor of the
+/// host is closed. Everything it needs is allocated before the fork; after it, the
+/// child makes only async-signal-safe calls.
 #[cfg(unix)]
 fn spawn_detached(
     command: &UploaderCommand,
     cfg: &DeliveryConfig,
     enrol_at: u64,
     lock: &FileLock,
-) -> std::io::Result<Child> {
+) -> std::io::Result<libc::pid_t> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::io::AsRawFd;
-    use std::os::unix::process::CommandExt;
 
     let lock_fd = lock.file().as_raw_fd();
-    let mut c = command_for(command, cfg, enrol_at, Some(lock_fd))?;
-    // SAFETY: sysconf only reads a limit (here, before the fork).
+    let cstr = |b: &[u8]| CString::new(b).map_err(std::io::Error::other);
+    let job = job_for(cfg, enrol_at, Some(lock_fd))?;
+    let path = cstr(resolve_program(&command.program).as_os_str().as_bytes())?;
+    let mut argv_owned = vec![cstr(command.program.as_os_str().as_bytes())?];
+    for a in &command.args {
+        argv_owned.push(cstr(a.as_bytes())?);
+    }
+    let mut env_owned = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        if k != UPLOADER_JOB_VAR {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            if let Ok(c) = CString::new(kv) {
+                env_owned.push(c);
+            }
+        }
+    }
+    env_owned.push(cstr(format!("{UPLOADER_JOB_VAR}={job}").as_bytes())?);
+    let argv: Vec<*const libc::c_char> = argv_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = env_owned
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let devnull = cstr(b"/dev/null")?;
+    // Debug output goes to the uploader log; kept open here until the fork is done.
+    let debug_log = cfg
+        .debug
+        .then(|| uploader_log::open(&cfg.files().uploader_log).ok())
+        .flatten();
+    let err_fd = debug_log.as_ref().map_or(-1, |f| f.as_raw_fd());
+    // SAFETY: sysconf only reads a limit.
     let open_max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
     let max_fd = i32::try_from(open_max)
         .unwrap_or(i32::MAX)
         .clamp(1024, 65536)
         - 1;
-    // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (setsid, close_range/close, fcntl) on values copied
-    // into it; it allocates nothing and takes no lock.
-    unsafe {
-        c.pre_exec(move || {
+
+    // SAFETY: after fork the child calls only async-signal-safe functions
+    // (sigprocmask, setsid, open, dup2, close_range/close, fcntl, execve, _exit) on
+    // memory prepared above, and never returns into Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::setsid();
+            let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+            if fd >= 0 {
+                libc::dup2(fd, 0);
+                libc::dup2(fd, 1);
+                libc::dup2(fd, 2);
+                if fd > 2 {
+                    libc::close(fd);
+                }
+            }
+            if err_fd >= 0 {
+                libc::dup2(err_fd, 2);
+            }
             close_inherited(lock_fd, max_fd);
             let flags = libc::fcntl(lock_fd, libc::F_GETFD);
             if flags >= 0 {
                 libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
             }
-            Ok(())
-        });
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            libc::_exit(127);
+        }
     }
-    c.spawn()
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(pid)
 }
 
 /// In the forked child: closes every descriptor from 3 up except `keep`, so the
@@ -289,7 +373,13 @@ fn spawn_detached(
     enrol_at: u64,
     _lock: &FileLock,
 ) -> std::io::Result<Child> {
-    command_for(command, cfg, enrol_at, None)?.spawn()
+    Command::new(&command.program)
+        .args(&command.args)
+        .env(UPLOADER_JOB_VAR, job_for(cfg, enrol_at, None)?)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_for(cfg))
+        .spawn()
 }
 
 /// The lock inherited from the host, if `fd` really is the uploader lock file.
