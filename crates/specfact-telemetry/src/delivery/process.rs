@@ -22,6 +22,7 @@ use super::config::{Compression, DeliveryConfig, Protocol, RetryPolicy};
 use super::lock::FileLock;
 use super::{UPLOADER_JOB_VAR, UploaderCommand, debug, uploader, uploader_log};
 use crate::settings::{Header, Secret, Source};
+
 /// What the child needs: the delivery configuration, flattened.
 #[derive(Debug, Serialize, Deserialize)]
 struct Job {
