@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // When this process was started as the detached uploader, this delivers and exits.
-    specfact_telemetry::delivery::run_uploader_if_requested();
+    // When this process was started as the detached uploader, this delivers and exits;
+    // otherwise it names the command that starts this executable as the uploader.
+    let uploader = specfact_telemetry::delivery::run_uploader_if_requested();
     if asks_a_subcommand_for_the_version(std::env::args_os().skip(1)) {
         println!("specfact-telemetry {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     if writes_only_to_stdout(&cli.command) {
         restore_default_sigpipe();
     }
-    let ctx = context::Context::from_process();
+    let ctx = context::Context::from_process().with_uploader(uploader);
     match cmd::run(cli.command, &ctx) {
         Ok(code) => code,
         Err(err) => {

@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use delivery_support::{Collector, Mode};
 use specfact_telemetry::delivery::{
-    self, DeliveryMode, DeliveryOptions, ExportRequest, Protocol, Selection,
+    self, Delivery, DeliveryMode, DeliveryOptions, ExportRequest, Protocol, Selection,
 };
 use specfact_telemetry::log::Appended;
-use specfact_telemetry::otlp::{self, RequestBuilder, ResourceInfo};
+use specfact_telemetry::otlp::{self, ResourceInfo};
 use specfact_telemetry::{EnvSnapshot, Event, FieldValue, LocalLog, Settings};
 use uuid::Uuid;
 
@@ -62,34 +62,19 @@ fn encoding(c: &mut Criterion) {
     g.bench_function("protobuf (direct writer), 512 spans", |b| {
         b.iter(|| otlp::encode_protobuf(&info(), &events, SystemTime::now()))
     });
-    g.bench_function("protobuf (official messages), 512 spans", |b| {
-        b.iter(|| {
-            let mut r = RequestBuilder::new(info(), SystemTime::now());
-            for e in &events {
-                r.push(e);
-            }
-            otlp::encode(&r.build(), Protocol::Protobuf).unwrap()
-        })
-    });
     let body = otlp::encode_protobuf(&info(), &events, SystemTime::now());
     g.bench_function("gzip only, 512 spans", |b| {
         b.iter(|| otlp::gzip(&body).unwrap())
     });
-    g.bench_function("json, 512 spans", |b| {
-        b.iter(|| {
-            let mut r = RequestBuilder::new(info(), SystemTime::now());
-            for e in &events {
-                r.push(e);
-            }
-            otlp::encode(&r.build(), Protocol::Json).unwrap()
-        })
+    g.bench_function("json (direct writer), 512 spans", |b| {
+        b.iter(|| otlp::encode(&info(), &events, SystemTime::now(), Protocol::Json))
     });
     g.finish();
 }
 
 fn replay(c: &mut Criterion) {
     const EVENTS: u64 = 20_000;
-    delivery::configure(DeliveryOptions {
+    let manual = Delivery::new(DeliveryOptions {
         mode: DeliveryMode::Manual,
         ..DeliveryOptions::default()
     });
@@ -138,7 +123,7 @@ fn replay(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let _ = std::fs::remove_dir_all(&state_dir);
-                    delivery::after_append(&settings, &log, &appended);
+                    manual.after_append(&settings, &log, &appended);
                 },
                 |()| {
                     let s = delivery::export(&settings, &ExportRequest::default(), &mut |_| {})

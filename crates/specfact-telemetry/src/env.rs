@@ -106,9 +106,38 @@ impl EnvSnapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotUnicode;
 
+/// The operating system's host name, if it can be found. On Linux it is read from
+/// `/proc/sys/kernel/hostname` (what `gethostname(2)` returns, without a dependency);
+/// elsewhere it comes from the `gethostname` crate.
+pub fn system_host_name() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+        let name = name.trim_end_matches(['\n', '\0']);
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let name = gethostname::gethostname().to_string_lossy().into_owned();
+        (!name.is_empty()).then_some(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_host_name_is_the_kernels() {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer.
+        let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        assert_eq!(r, 0);
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        let want = String::from_utf8_lossy(&buf[..end]).into_owned();
+        assert_eq!(system_host_name().unwrap_or_default(), want);
+    }
 
     #[cfg(unix)]
     #[test]

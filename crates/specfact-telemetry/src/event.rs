@@ -16,6 +16,10 @@ use uuid::Uuid;
 /// The value of the `telemetry_version` key this library writes.
 pub const TELEMETRY_VERSION: &str = "1.0";
 
+/// Namespace of the name-based UUIDs the library derives: identities of events
+/// written without an `event_id`, and delivery state keys.
+pub(crate) const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_9a57_3b1e_4c2d_9f0e_5a4b_7c8d_2e10);
+
 /// A sanitized, typed field value: the only kinds of value that reach disk or the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -164,6 +168,16 @@ pub const RESERVED_KEYS: &[&str] = &[
 ];
 
 impl Event {
+    /// The stable identity of this event: its `event_id`, or for events written without
+    /// one (the Python tool's) a name-based UUID of its canonical JSON line. Trace and
+    /// span ids derive from it, so a resent event is recognisable.
+    pub fn identity(&self) -> Uuid {
+        match self.event_id {
+            Some(id) => id,
+            None => Uuid::new_v5(&ID_NAMESPACE, self.to_json_line().as_bytes()),
+        }
+    }
+
     /// The metadata field `key`, if present.
     pub fn field(&self, key: &str) -> Option<&FieldValue> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)

@@ -122,8 +122,6 @@ pub const MAX_COMMAND_LEN: usize = 64;
 pub const MAX_ERROR_TYPE_LEN: usize = 64;
 /// The longest host version string.
 pub const MAX_CLI_VERSION_LEN: usize = 32;
-/// How many characters of a dropped key [`Dropped::key`] keeps.
-const MAX_PRINTED_KEY_CHARS: usize = 64;
 
 /// String verdicts remembered while re-checking many events
 /// ([`Sanitizer::recheck_with`]); bounded, so memory does not grow with the log.
@@ -477,36 +475,7 @@ impl<'a> Sanitizer<'a> {
     }
 }
 
-/// `key` made safe to print: control and invisible formatting characters escaped, at most
-/// 64 characters (the last one an ellipsis when it was cut).
-pub(crate) fn printable_key(key: &str) -> String {
-    let mut out = String::new();
-    let mut chars = 0usize;
-    let mut fits_with_ellipsis = 0usize;
-    for c in key.chars() {
-        let before = out.len();
-        if c.is_control() || is_invisible_format(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-        chars += out[before..].chars().count();
-        if chars < MAX_PRINTED_KEY_CHARS {
-            fits_with_ellipsis = out.len();
-        }
-        if chars > MAX_PRINTED_KEY_CHARS {
-            out.truncate(fits_with_ellipsis);
-            out.push('…');
-            return out;
-        }
-    }
-    out
-}
-
-/// Zero-width and bidirectional-override characters, which can make printed text lie.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
+pub(crate) use crate::schema::printable_key;
 
 #[cfg(test)]
 mod tests {

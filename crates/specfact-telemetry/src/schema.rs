@@ -146,9 +146,7 @@ impl Schema {
     /// schema was built with. Registering a name again replaces the earlier registration.
     pub fn register(&mut self, name: &str, kind: FieldKind) -> Result<&mut Self, SchemaError> {
         if !is_field_name(name) {
-            return Err(SchemaError::InvalidName(crate::sanitize::printable_key(
-                name,
-            )));
+            return Err(SchemaError::InvalidName(printable_key(name)));
         }
         if RESERVED_KEYS.contains(&name) || self.builtin.contains(name) {
             return Err(SchemaError::Reserved(name.to_owned()));
@@ -195,6 +193,40 @@ impl fmt::Display for Schema {
         }
         Ok(())
     }
+}
+
+/// How many characters of a key [`printable_key`] keeps.
+const MAX_PRINTED_KEY_CHARS: usize = 64;
+
+/// `key` made safe to print: control and invisible formatting characters escaped, at most
+/// 64 characters (the last one an ellipsis when it was cut).
+pub(crate) fn printable_key(key: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0usize;
+    let mut fits_with_ellipsis = 0usize;
+    for c in key.chars() {
+        let before = out.len();
+        if c.is_control() || is_invisible_format(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        chars += out[before..].chars().count();
+        if chars < MAX_PRINTED_KEY_CHARS {
+            fits_with_ellipsis = out.len();
+        }
+        if chars > MAX_PRINTED_KEY_CHARS {
+            out.truncate(fits_with_ellipsis);
+            out.push('…');
+            return out;
+        }
+    }
+    out
+}
+
+/// Zero-width and bidirectional-override characters, which can make printed text lie.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]

@@ -48,6 +48,12 @@ impl Summary {
             "retry_not_before": time(s.retry_not_before),
             "uploader_running": s.uploader_running,
             "next_retry": super::doctor::next_retry(s),
+            "rejected_waiting": s.rejected_waiting,
+            "uploader_said": s.uploader_said.as_ref().map(|(line, at)| json!({
+                "line": line,
+                "at": time(*at),
+            })),
+            "uploader_log": s.uploader_log.as_ref().map(|p| p.display().to_string()),
             "state_file": s.state_file.as_ref().map(|p| p.display().to_string()),
         })
     }
@@ -104,6 +110,22 @@ impl Summary {
                 "  next retry    {}\n",
                 super::doctor::next_retry(s).trim_start_matches("next retry: ")
             ));
+        }
+        if s.rejected_waiting > 0 {
+            out.push_str(&format!(
+                "  re-send       `specfact-telemetry export --rejected` sends the {} again\n",
+                if s.rejected_waiting == 1 {
+                    "1 rejected event".to_owned()
+                } else {
+                    format!("{} rejected events", s.rejected_waiting)
+                }
+            ));
+        }
+        if let Some((line, at)) = &s.uploader_said {
+            let at = at
+                .map(|t| format!(" ({})", format_timestamp(t)))
+                .unwrap_or_default();
+            out.push_str(&format!("  uploader said {line}{at}\n"));
         }
         out
     }

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,9 +18,18 @@ use crate::context::Context;
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Every event in the log, including those recorded before the endpoint was set.
-    #[arg(long, conflicts_with = "since")]
+    /// Every event in the log, including those recorded before the endpoint was set
+    /// (says how many the collector had already acknowledged).
+    #[arg(long, conflicts_with_all = ["since", "rejected"])]
     pub all: bool,
+    /// Only the events the collector rejected for good (a 4xx), e.g. after fixing what it
+    /// objected to; nothing it acknowledged is sent twice.
+    #[arg(long, conflicts_with = "since")]
+    pub rejected: bool,
+    /// Wait for an upload already running for this log (at most SECONDS; without a value,
+    /// until it has finished) instead of giving up after a few seconds.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "600")]
+    pub wait: Option<u64>,
     /// Only events recorded at or after DATE (`2026-11-24`: from midnight UTC, an RFC 3339
     /// time, or an age such as `7d`); events without a timestamp are left out.
     #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
@@ -43,12 +53,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         bail!("telemetry is disabled ({why}); nothing is exported while it is off");
     }
     let request = ExportRequest {
-        selection: match (args.all, args.since) {
-            (true, _) => Selection::All,
-            (false, Some(t)) => Selection::Since(t.start()),
-            (false, None) => Selection::Pending,
+        selection: match (args.all, args.rejected, args.since) {
+            (true, _, _) => Selection::All,
+            (_, true, _) => Selection::Rejected,
+            (false, false, Some(t)) => Selection::Since(t.start()),
+            (false, false, None) => Selection::Pending,
         },
         dry_run: args.dry_run,
+        wait: args.wait.map(Duration::from_secs),
         ..ExportRequest::default()
     };
     let bar = (!args.json && !args.dry_run && std::io::stderr().is_terminal()).then(|| {
@@ -72,11 +84,19 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             bar.set_position(p.sent + p.rejected);
         }
     };
+    if args.wait.is_some() && !args.dry_run && delivery::state(s).uploader_running && !args.json {
+        eprintln!("Waiting for the upload already running for this log…");
+    }
     let summary = delivery::export(s, &request, &mut progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let summary = summary?;
+    let summary = match summary {
+        Err(e @ delivery::DeliveryError::Busy { .. }) if args.wait.is_none() => {
+            bail!("{e} (`specfact-telemetry export --wait` waits for it)")
+        }
+        other => other?,
+    };
 
     if args.dry_run && !args.json {
         for payload in &summary.payloads {
@@ -99,7 +119,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&summary_json(&summary, args.dry_run))?
         );
     } else {
-        print!("{}", summary_text(&summary));
+        print!("{}", summary_text(&summary, args.rejected));
     }
     let complete = summary.unsent == 0 && summary.rejected == 0;
     Ok(if complete || args.dry_run {
@@ -114,6 +134,7 @@ fn summary_json(s: &ExportSummary, dry_run: bool) -> serde_json::Value {
         "endpoint": s.endpoint,
         "dry_run": dry_run,
         "selected": s.selected,
+        "already_acknowledged": s.already_acknowledged,
         "sent": s.sent,
         "rejected": s.rejected,
         "partially_rejected": s.partially_rejected,
@@ -125,7 +146,7 @@ fn summary_json(s: &ExportSummary, dry_run: bool) -> serde_json::Value {
     })
 }
 
-fn summary_text(s: &ExportSummary) -> String {
+fn summary_text(s: &ExportSummary, rejected_only: bool) -> String {
     let mut out = format!(
         "Exported to {}: {} of {} sent",
         s.endpoint,
@@ -136,11 +157,22 @@ fn summary_text(s: &ExportSummary) -> String {
         " in {}.\n",
         output::plural(s.requests, "request", "requests")
     ));
-    if s.selected == 0 {
+    if s.selected == 0 && rejected_only {
+        out = format!(
+            "Nothing rejected is waiting to be sent again to {}.\n",
+            s.endpoint
+        );
+    } else if s.selected == 0 {
         out = format!(
             "Nothing pending for {}. Events recorded before the endpoint was set are sent only with --all.\n",
             s.endpoint
         );
+    }
+    if s.already_acknowledged > 0 {
+        out.push_str(&format!(
+            "  {} of them the collector had already acknowledged (sent again with the same ids)\n",
+            s.already_acknowledged
+        ));
     }
     if s.rejected > 0 {
         out.push_str(&format!(

@@ -126,7 +126,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let mut builder = Telemetry::builder(ctx.settings.clone()).identity(identity);
+    let mut builder = Telemetry::builder(ctx.settings.clone())
+        .identity(identity)
+        .delivery(ctx.delivery_options());
     // A value that is not UTF-8 cannot be a version or an error type: left out (the
     // library's sanitizer explains the others in debug mode).
     if let Some(v) = args

@@ -73,7 +73,9 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 return Telemetry::default();
             }
         }
-        let mut builder = Telemetry::builder(ctx.settings.clone()).identity(identity);
+        let mut builder = Telemetry::builder(ctx.settings.clone())
+            .identity(identity)
+            .delivery(ctx.delivery_options());
         if let Some(v) = args
             .cli_version
             .as_deref()

@@ -8,43 +8,14 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::otlp::ResourceInfo;
+pub use crate::otlp::{Compression, Protocol};
 use crate::settings::{Header, Settings};
 
 /// Name of the directory under the config directory that holds delivery state.
 pub const STATE_DIR_NAME: &str = "telemetry-delivery";
 
-/// Namespace for the name-based UUIDs this module derives (state keys, line ids).
-pub(crate) const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_9a57_3b1e_4c2d_9f0e_5a4b_7c8d_2e10);
-
-/// How export requests are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
-    /// `application/x-protobuf` (OTLP/HTTP binary), the default.
-    #[default]
-    Protobuf,
-    /// `application/json` (OTLP/JSON).
-    Json,
-}
-
-impl Protocol {
-    /// The `Content-Type` of a request body in this encoding.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Protocol::Protobuf => "application/x-protobuf",
-            Protocol::Json => "application/json",
-        }
-    }
-}
-
-/// Whether request bodies are compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Compression {
-    /// `Content-Encoding: gzip`, the default.
-    #[default]
-    Gzip,
-    /// Uncompressed bodies.
-    None,
-}
+use crate::event::ID_NAMESPACE;
 
 /// How failed requests are retried within one uploader run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +214,15 @@ impl DeliveryConfig {
         b[..8].iter().map(|x| format!("{x:02x}")).collect()
     }
 
+    /// The resource attributes of every span sent with this configuration.
+    pub fn resource_info(&self) -> ResourceInfo {
+        ResourceInfo {
+            service_name: self.service_name.clone(),
+            service_namespace: self.service_namespace.clone(),
+            deployment_environment: self.deployment_environment.clone(),
+        }
+    }
+
     /// Paths of this pair's state files.
     pub(crate) fn files(&self) -> StateFiles {
         let key = self.key();
@@ -250,6 +230,7 @@ impl DeliveryConfig {
             cursor: self.state_dir.join(format!("{key}.cursor.json")),
             update_lock: self.state_dir.join(format!("{key}.update.lock")),
             uploader_lock: self.state_dir.join(format!("{key}.uploader.lock")),
+            uploader_log: self.state_dir.join(format!("{key}.uploader.log")),
         }
     }
 }
@@ -263,6 +244,8 @@ pub(crate) struct StateFiles {
     pub update_lock: PathBuf,
     /// Held by the one uploader working on this pair.
     pub uploader_lock: PathBuf,
+    /// Debug output of the detached uploader (debug mode only; 0600, size-capped).
+    pub uploader_log: PathBuf,
 }
 
 /// The state directory: `<config_dir>/telemetry-delivery`, or beside the log when there

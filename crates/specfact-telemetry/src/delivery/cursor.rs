@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::config::{ID_NAMESPACE, StateFiles};
+use super::config::StateFiles;
 use super::lock::FileLock;
 use crate::event::{Event, format_timestamp, parse_timestamp};
 use crate::log::LocalLog;
@@ -31,13 +31,12 @@ const CURSOR_VERSION: u32 = 1;
 /// Most lines remembered for the enrolment backfill (see [`CursorFile::backfill`]).
 const MAX_BACKFILL: usize = 4096;
 
-/// The stable identity of an event: its `event_id`, or for events written without one
-/// (the Python tool's) a name-based UUID of its canonical JSON line.
+/// Most rejected lines remembered for `export --rejected` (see [`CursorFile::rejected`]).
+const MAX_REJECTED: usize = 10_000;
+
+/// The stable identity of an event ([`Event::identity`]).
 pub fn event_identity(event: &Event) -> Uuid {
-    match event.event_id {
-        Some(id) => id,
-        None => Uuid::new_v5(&ID_NAMESPACE, event.to_json_line().as_bytes()),
-    }
+    event.identity()
 }
 
 /// Device and inode of a file: what tells "the same log, grown" from "a new log".
@@ -129,6 +128,10 @@ pub(crate) struct CursorFile {
     /// Set when the log was rewritten and the position could not be recovered.
     #[serde(default)]
     pub unplaced: Option<Unplaced>,
+    /// Starts of event lines the collector rejected for good (a 4xx), in this file,
+    /// ascending: what `export --rejected` sends again.
+    #[serde(default)]
+    pub rejected: Vec<u64>,
     /// Counters and times for `status`.
     #[serde(default)]
     pub stats: Stats,
@@ -178,6 +181,7 @@ impl CursorFile {
             backfill: Vec::new(),
             enrolled_at: Some(now_string()),
             unplaced: None,
+            rejected: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -214,6 +218,39 @@ impl CursorFile {
         self.offset = offset;
         self.last = None;
         self.backfill.clear();
+        // Offsets into another file mean nothing.
+        self.rejected.clear();
+    }
+
+    /// Remembers rejected event lines (bounded); returns how many were new.
+    pub(crate) fn note_rejected(&mut self, starts: impl IntoIterator<Item = u64>) -> u64 {
+        let mut added = 0;
+        for s in starts {
+            if self.rejected.len() >= MAX_REJECTED {
+                break;
+            }
+            if let Err(at) = self.rejected.binary_search(&s) {
+                self.rejected.insert(at, s);
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Forgets rejected lines that were delivered after all; returns how many.
+    pub(crate) fn forget_rejected(&mut self, starts: &[u64]) -> u64 {
+        let before = self.rejected.len();
+        self.rejected.retain(|s| !starts.contains(s));
+        (before - self.rejected.len()) as u64
+    }
+
+    /// Whether the event line starting at `offset` was acknowledged by the collector:
+    /// after the enrolment, before the cursor, and neither rejected nor waiting.
+    pub(crate) fn acknowledged(&self, offset: u64) -> bool {
+        offset >= self.base
+            && offset < self.offset
+            && self.rejected.binary_search(&offset).is_err()
+            && !self.backfill.contains(&offset)
     }
 
     /// Notes that a line starting at `offset` was appended with this endpoint configured.
@@ -463,6 +500,28 @@ mod tests {
             id: event_identity(l.entry.as_ref().unwrap()),
         });
         c
+    }
+
+    #[test]
+    fn rejected_lines_are_remembered_once_forgotten_when_delivered_and_dropped_on_rebase() {
+        let mut c = CursorFile::enrol("e".into(), Path::new("/l"), None, 100);
+        c.offset = 900;
+        assert_eq!(c.note_rejected([300, 200, 300]), 2);
+        assert_eq!(c.rejected, [200, 300]);
+        assert!(c.acknowledged(100) && !c.acknowledged(200) && !c.acknowledged(900));
+        assert!(!c.acknowledged(50), "before the enrolment: never sent");
+        assert_eq!(c.forget_rejected(&[300, 400]), 1);
+        assert_eq!(c.rejected, [200]);
+        c.rebase(None, 0, 10);
+        assert!(c.rejected.is_empty());
+        // Cursors written before the list existed still load.
+        let old = r#"{"version":1,"endpoint":"e","log_path":"/l","file":null,"base":0,"offset":0,"last":null,"backfill":[]}"#;
+        assert!(
+            serde_json::from_str::<CursorFile>(old)
+                .unwrap()
+                .rejected
+                .is_empty()
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     /// Takes the lock if nobody holds it. `Ok(None)` when it is held elsewhere.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
         let file = open_lock_file(path)?;
         match file.try_lock() {
@@ -41,6 +42,17 @@ impl FileLock {
         FileLock { file }
     }
 
+    /// Writes into the lock file when the holder gives up at the latest, for
+    /// [`held_until`] (the estimate `export` gives while it waits).
+    #[cfg(feature = "otlp")]
+    pub(crate) fn note_until(&self, until: std::time::SystemTime) {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = &self.file;
+        let _ = f.set_len(0);
+        let _ = f.seek(SeekFrom::Start(0));
+        let _ = f.write_all(crate::event::format_timestamp(until).as_bytes());
+    }
+
     /// The locked file, e.g. to hand its descriptor to a child process.
     #[cfg(feature = "otlp")]
     pub(crate) fn file(&self) -> &File {
@@ -59,6 +71,16 @@ pub(crate) fn is_held(path: &Path) -> bool {
         Err(TryLockError::WouldBlock) => true,
         Err(TryLockError::Error(_)) => false,
     }
+}
+
+/// When the holder of the lock at `path` said it gives up at the latest; `None` when it
+/// is not held or did not say.
+pub(crate) fn held_until(path: &Path) -> Option<std::time::SystemTime> {
+    if !is_held(path) {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    crate::event::parse_timestamp(text.trim())
 }
 
 fn open_lock_file(path: &Path) -> io::Result<File> {

@@ -1,22 +1,26 @@
-//! Process mode: the host re-executes itself as a detached uploader.
+//! Process mode: the handle starts its [`UploaderCommand`] as a detached uploader.
 //!
 //! The host takes the uploader lock without waiting (if it is held, the running
-//! uploader will see the new line when it re-checks) and starts its own executable
-//! with [`UPLOADER_ARG`] and the job in [`UPLOADER_JOB_VAR`]. The child inherits the
-//! locked file, so the lock never lapses between the decision and the upload. It runs
-//! in its own session (no terminal; the shell does not wait for it and Ctrl-C to the
-//! host does not reach it), with its standard streams on `/dev/null` (stderr is kept
-//! in debug mode). The job holds the header values: like the host's own environment,
-//! a process environment is readable only by the same user.
+//! uploader will see the new line when it re-checks) and starts the command with the
+//! job in [`UPLOADER_JOB_VAR`]. The child inherits the locked file, so the lock never
+//! lapses between the decision and the upload. It runs in its own session (no
+//! terminal; the shell does not wait for it and Ctrl-C to the host does not reach
+//! it), with stdin and stdout on `/dev/null` and stderr on `/dev/null` — or, in debug
+//! mode, on the pair's `uploader.log` beside the delivery state: the uploader never
+//! writes to the terminal it left. The job holds the header values: like the host's
+//! own environment, a process environment is readable only by the same user.
 
 use std::path::PathBuf;
+#[cfg(not(unix))]
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::config::{Compression, DeliveryConfig, Protocol, RetryPolicy};
 use super::lock::FileLock;
-use super::{UPLOADER_ARG, UPLOADER_JOB_VAR, debug, uploader};
+use super::{UPLOADER_JOB_VAR, UploaderCommand, debug, uploader, uploader_log};
 use crate::settings::{Header, Secret, Source};
 
 /// What the child needs: the delivery configuration, flattened.
@@ -118,9 +122,53 @@ impl Job {
     }
 }
 
+/// A started uploader, kept to be reaped.
+#[cfg(unix)]
+type Started = libc::pid_t;
+#[cfg(not(unix))]
+type Started = Child;
+
+/// The uploader processes one handle started and has not reaped yet. Finished ones
+/// are reaped whenever the handle starts another, and when it is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Children(Mutex<Vec<Started>>);
+
+impl Children {
+    fn reap(&self) {
+        if let Ok(mut children) = self.0.lock() {
+            #[cfg(unix)]
+            children.retain(|&pid| {
+                let mut status = 0;
+                // SAFETY: waitpid with WNOHANG on a child this handle started only
+                // reads (and reaps) its status.
+                unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+            });
+            #[cfg(not(unix))]
+            children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        }
+    }
+
+    fn push(&self, child: Started) {
+        if let Ok(mut children) = self.0.lock() {
+            children.push(child);
+        }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        self.reap();
+    }
+}
+
 /// Starts a detached uploader unless one is already working on this log.
-pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
-    reap();
+pub(crate) fn start(
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    command: &UploaderCommand,
+    children: &Children,
+) -> std::io::Result<()> {
+    children.reap();
     let Some(lock) = FileLock::try_acquire(&cfg.files().uploader_lock)? else {
         debug(
             cfg,
@@ -128,59 +176,84 @@ pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> 
         );
         return Ok(());
     };
-    let exe = std::env::current_exe()?;
-    let args: Vec<&str> = match super::options().uploader_args {
-        Some(args) => args.to_vec(),
-        None => vec![UPLOADER_ARG],
-    };
-    let pid = spawn_detached(&exe, &args, cfg, enrol_at, &lock)?;
-    debug(cfg, &format!("started uploader process {pid}"));
+    let child = spawn_detached(command, cfg, enrol_at, &lock)?;
+    #[cfg(unix)]
+    let pid = child;
+    #[cfg(not(unix))]
+    let pid = child.id();
+    debug(
+        cfg,
+        &format!(
+            "started uploader process {pid}; its debug output goes to {}",
+            cfg.files().uploader_log.display()
+        ),
+    );
+    children.push(child);
     // Our copy of the lock closes here; the child's copy keeps it held.
     drop(lock);
     Ok(())
 }
 
-/// Children not yet reaped (a long-running host in process mode).
-#[cfg(unix)]
-static PIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
-
-#[cfg(unix)]
-fn reap() {
-    if let Ok(mut pids) = PIDS.lock() {
-        pids.retain(|&pid| {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child with WNOHANG only reads its status.
-            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
-        });
+/// Where the uploader's stderr goes: its log in debug mode, nowhere otherwise.
+#[cfg(not(unix))]
+fn stderr_for(cfg: &DeliveryConfig) -> Stdio {
+    if !cfg.debug {
+        return Stdio::null();
+    }
+    match uploader_log::open(&cfg.files().uploader_log) {
+        Ok(file) => Stdio::from(file),
+        Err(_) => Stdio::null(),
     }
 }
 
-/// Forks and execs the uploader without waiting for the exec: the host only pays
-/// for the fork. The child gets its own session, standard streams on `/dev/null`
-/// (stderr kept in debug mode, so a caller capturing the host's stderr in debug mode
-/// waits for the uploader) and the locked file across the exec; every other
-/// descriptor of the host is closed. Everything it
-/// needs is allocated before the fork; after it, the child makes only
-/// async-signal-safe calls.
+/// The job, as the value of [`UPLOADER_JOB_VAR`].
+fn job_for(cfg: &DeliveryConfig, enrol_at: u64, lock_fd: Option<i32>) -> std::io::Result<String> {
+    serde_json::to_string(&Job::new(cfg, enrol_at, lock_fd)).map_err(std::io::Error::other)
+}
+
+/// `program` itself when it names a path; otherwise the first executable of that name
+/// on `PATH` (the child cannot search after the fork).
+#[cfg(unix)]
+fn resolve_program(program: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.components().count() > 1 || program.is_absolute() {
+        return program.to_owned();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .unwrap_or_else(|| program.to_owned())
+}
+
+/// Forks and execs the uploader without waiting for the exec: the host pays for the
+/// fork only. (`std::process::Command` waits until the child has run at least up to
+/// its `pre_exec`; on a loaded machine that wait alone exceeded the exit budget, see
+/// `scripts/bench-exit-latency` in the README.) The child gets its own session, stdin
+/// and stdout on `/dev/null`, stderr on `/dev/null` or — in debug mode — on the
+/// uploader log, and the locked file across the exec; every other descriptor of the
+/// host is closed. Everything it needs is allocated before the fork; after it, the
+/// child makes only async-signal-safe calls.
 #[cfg(unix)]
 fn spawn_detached(
-    exe: &std::path::Path,
-    args: &[&str],
+    command: &UploaderCommand,
     cfg: &DeliveryConfig,
     enrol_at: u64,
     lock: &FileLock,
-) -> std::io::Result<u32> {
+) -> std::io::Result<libc::pid_t> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::io::AsRawFd;
 
     let lock_fd = lock.file().as_raw_fd();
     let cstr = |b: &[u8]| CString::new(b).map_err(std::io::Error::other);
-    let job = serde_json::to_string(&Job::new(cfg, enrol_at, Some(lock_fd)))
-        .map_err(std::io::Error::other)?;
-    let path = cstr(exe.as_os_str().as_bytes())?;
-    let mut argv_owned = vec![path.clone()];
-    for a in args {
+    let job = job_for(cfg, enrol_at, Some(lock_fd))?;
+    let path = cstr(resolve_program(&command.program).as_os_str().as_bytes())?;
+    let mut argv_owned = vec![cstr(command.program.as_os_str().as_bytes())?];
+    for a in &command.args {
         argv_owned.push(cstr(a.as_bytes())?);
     }
     let mut env_owned = Vec::new();
@@ -206,7 +279,12 @@ fn spawn_detached(
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let devnull = cstr(b"/dev/null")?;
-    let keep_stderr = cfg.debug;
+    // Debug output goes to the uploader log; kept open here until the fork is done.
+    let debug_log = cfg
+        .debug
+        .then(|| uploader_log::open(&cfg.files().uploader_log).ok())
+        .flatten();
+    let err_fd = debug_log.as_ref().map_or(-1, |f| f.as_raw_fd());
     // SAFETY: sysconf only reads a limit.
     let open_max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
     let max_fd = i32::try_from(open_max)
@@ -214,9 +292,9 @@ fn spawn_detached(
         .clamp(1024, 65536)
         - 1;
 
-    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask, close_range,
-    // setsid, open, dup2, close, fcntl, execve, _exit) on memory prepared above, and
-    // never returns into Rust code.
+    // SAFETY: after fork the child calls only async-signal-safe functions
+    // (sigprocmask, setsid, open, dup2, close_range/close, fcntl, execve, _exit) on
+    // memory prepared above, and never returns into Rust code.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         unsafe {
@@ -228,12 +306,13 @@ fn spawn_detached(
             if fd >= 0 {
                 libc::dup2(fd, 0);
                 libc::dup2(fd, 1);
-                if !keep_stderr {
-                    libc::dup2(fd, 2);
-                }
+                libc::dup2(fd, 2);
                 if fd > 2 {
                     libc::close(fd);
                 }
+            }
+            if err_fd >= 0 {
+                libc::dup2(err_fd, 2);
             }
             close_inherited(lock_fd, max_fd);
             let flags = libc::fcntl(lock_fd, libc::F_GETFD);
@@ -247,10 +326,7 @@ fn spawn_detached(
     if pid < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    if let Ok(mut pids) = PIDS.lock() {
-        pids.push(pid);
-    }
-    Ok(pid as u32)
+    Ok(pid)
 }
 
 /// In the forked child: closes every descriptor from 3 up except `keep`, so the
@@ -292,31 +368,19 @@ unsafe fn close_inherited(keep: i32, max_fd: i32) {
 }
 
 #[cfg(not(unix))]
-fn reap() {}
-
-#[cfg(not(unix))]
 fn spawn_detached(
-    exe: &std::path::Path,
-    args: &[&str],
+    command: &UploaderCommand,
     cfg: &DeliveryConfig,
     enrol_at: u64,
     _lock: &FileLock,
-) -> std::io::Result<u32> {
-    use std::process::{Command, Stdio};
-    let job =
-        serde_json::to_string(&Job::new(cfg, enrol_at, None)).map_err(std::io::Error::other)?;
-    let child = Command::new(exe)
-        .args(args)
-        .env(UPLOADER_JOB_VAR, job)
+) -> std::io::Result<Child> {
+    Command::new(&command.program)
+        .args(&command.args)
+        .env(UPLOADER_JOB_VAR, job_for(cfg, enrol_at, None)?)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(if cfg.debug {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()?;
-    Ok(child.id())
+        .stderr(stderr_for(cfg))
+        .spawn()
 }
 
 /// The lock inherited from the host, if `fd` really is the uploader lock file.

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
-use super::config::{DeliveryConfig, Protocol};
+use super::config::DeliveryConfig;
 use super::cursor::{self, CursorFile, FileId, LastAcked, Resume, event_identity, now_string};
 use super::http::{Client, Outcome};
 use super::{ExportProgress, debug};
 use crate::env::EnvSnapshot;
 use crate::event::{Event, format_timestamp};
 use crate::log::LocalLog;
-use crate::otlp::{self, RequestBuilder, ResourceInfo};
+use crate::otlp;
 use crate::sanitize::{MachineIdentity, RecheckMemo, Sanitizer};
 use crate::schema::Schema;
 
@@ -46,6 +46,8 @@ pub(crate) struct Report {
     pub payloads: Vec<String>,
     /// Why the run stopped before the end of the log, if it did.
     pub stopped: Option<String>,
+    /// Acknowledged events the collector had not acknowledged before (exports).
+    pub newly_acknowledged: u64,
 }
 
 /// Where acknowledged batches are recorded.
@@ -53,7 +55,8 @@ pub(crate) struct Report {
 pub(crate) enum Commit {
     /// Move the cursor (pending delivery).
     Cursor,
-    /// Leave the cursor alone (exports of a selection, dry runs).
+    /// Leave the cursor's position alone (exports of a selection, dry runs); a real
+    /// export still updates the list of rejected lines and the counters.
     Nothing,
 }
 
@@ -67,6 +70,8 @@ pub(crate) struct Shipper<'a> {
     progress: Option<&'a mut dyn FnMut(&ExportProgress)>,
     total: Option<u64>,
     file: Option<FileId>,
+    /// The cursor as it was before an export, to tell acknowledged events from new ones.
+    known: Option<CursorFile>,
     /// What every event read from the log is checked against again before it is sent.
     schema: Schema,
     identity: MachineIdentity,
@@ -91,6 +96,7 @@ impl<'a> Shipper<'a> {
             progress,
             total,
             file: None,
+            known: None,
             schema: Schema::specfact(),
             identity: {
                 let env = EnvSnapshot::from_process();
@@ -98,6 +104,13 @@ impl<'a> Shipper<'a> {
             },
             memo: RecheckMemo::default(),
         }
+    }
+
+    /// For exports: the log file the offsets refer to and the cursor before the export.
+    pub(crate) fn with_known(mut self, file: Option<FileId>, known: Option<CursorFile>) -> Self {
+        self.file = file;
+        self.known = known;
+        self
     }
 
     fn tick(&mut self) {
@@ -119,7 +132,7 @@ impl<'a> Shipper<'a> {
             return Flow::Continue;
         }
         let now = SystemTime::now();
-        let info = ResourceInfo::from_config(self.cfg);
+        let info = self.cfg.resource_info();
         // Only what passes the sanitizer again leaves the machine (see `Sanitizer::recheck`).
         let sanitizer = Sanitizer::new(&self.schema, &self.identity);
         let memo = &mut self.memo;
@@ -129,29 +142,19 @@ impl<'a> Shipper<'a> {
             .collect();
         let Some(client) = self.client else {
             // Dry run: the exact request, as OTLP/JSON.
-            let mut builder = RequestBuilder::new(info, now);
-            for event in &events {
-                builder.push(event);
-            }
-            match otlp::to_json_pretty(&builder.build()) {
-                Ok(json) => self.report.payloads.push(json),
-                Err(e) => self.report.errors.push(e.to_string()),
-            }
+            self.report
+                .payloads
+                .push(otlp::to_json_pretty(&info, &events, now));
             self.report.sent += items.len() as u64;
             self.tick();
             return Flow::Continue;
         };
-        let encoded = match self.cfg.protocol {
-            Protocol::Protobuf => Ok(otlp::encode_protobuf(&info, events.iter(), now)),
-            Protocol::Json => {
-                let mut builder = RequestBuilder::new(info, now);
-                for event in &events {
-                    builder.push(event);
-                }
-                otlp::encode(&builder.build(), Protocol::Json)
-            }
-        };
-        let body = match encoded.and_then(|b| if client.gzip() { otlp::gzip(&b) } else { Ok(b) }) {
+        let encoded = otlp::encode(&info, &events, now, self.cfg.protocol);
+        let body = match if client.gzip() {
+            otlp::gzip(&encoded)
+        } else {
+            Ok(encoded)
+        } {
             Ok(b) => b,
             Err(e) => return self.stop(e.to_string(), "config", None),
         };
@@ -285,9 +288,7 @@ impl<'a> Shipper<'a> {
 
     fn commit_items(&mut self, items: &[Item], upto: u64, settled: Option<Settled>) {
         if self.commit != Commit::Cursor {
-            if let Some(Settled::Acked(_)) = settled {
-                self.with_cursor(|c| c.stats.last_success = Some(now_string()));
-            }
+            self.commit_export(items, settled);
             return;
         }
         let file = self.file;
@@ -332,6 +333,7 @@ impl<'a> Shipper<'a> {
                 }
                 Some(Settled::Rejected { status, message }) => {
                     c.stats.rejected_spans += n;
+                    c.note_rejected(items.iter().map(|i| i.start));
                     c.record_error("rejected", Some(status), message);
                 }
                 None => {}
@@ -339,6 +341,47 @@ impl<'a> Shipper<'a> {
         });
         if let Err(e) = r {
             debug(self.cfg, &format!("cannot update the delivery cursor: {e}"));
+        }
+    }
+}
+
+impl Shipper<'_> {
+    /// What an export (not moving the cursor) settles: acknowledged lines leave the
+    /// rejected list and count as sent; rejected ones join it.
+    fn commit_export(&mut self, items: &[Item], settled: Option<Settled>) {
+        if self.client.is_none() {
+            return;
+        }
+        let known = self.known.as_ref();
+        let was_acked = |start: u64| known.is_some_and(|c| c.acknowledged(start));
+        let was_rejected = |start: u64| known.is_some_and(|c| c.rejected.contains(&start));
+        let starts: Vec<u64> = items.iter().map(|i| i.start).collect();
+        let file = self.file;
+        match settled {
+            Some(Settled::Acked(_)) => {
+                self.report.newly_acknowledged += starts
+                    .iter()
+                    .filter(|&&s| !was_acked(s) && !was_rejected(s))
+                    .count() as u64;
+                self.with_cursor(|c| {
+                    c.stats.last_success = Some(now_string());
+                    if file.is_none() || c.file == file {
+                        let k = c.forget_rejected(&starts);
+                        c.stats.rejected_spans = c.stats.rejected_spans.saturating_sub(k);
+                        c.stats.sent_spans += k;
+                    }
+                });
+            }
+            Some(Settled::Rejected { .. }) => {
+                let fresh: Vec<u64> = starts.iter().copied().filter(|&s| !was_acked(s)).collect();
+                self.with_cursor(|c| {
+                    if file.is_none() || c.file == file {
+                        let added = c.note_rejected(fresh);
+                        c.stats.rejected_spans += added;
+                    }
+                });
+            }
+            None => {}
         }
     }
 }
@@ -530,6 +573,10 @@ pub(crate) fn run_locked(
     let client = Client::new(cfg);
     let mut lock = Some(lock);
     loop {
+        if let Some(l) = &lock {
+            // The longest this pass can take: its retries, then one last request.
+            l.note_until(SystemTime::now() + cfg.retry.max_elapsed + cfg.export_timeout);
+        }
         let size_before = log_len(&log);
         let mut shipper = Shipper::new(cfg, Some(&client), Commit::Cursor, None, None);
         if let Err(e) = drain(&mut shipper, &log, enrol_at) {

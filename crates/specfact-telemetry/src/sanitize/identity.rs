@@ -53,9 +53,8 @@ impl MachineIdentity {
     /// Generic directory names (`home`, `Users`, `var`, `opt`, …) are skipped; `root` is
     /// kept only when it is the user's name.
     pub fn detect(env: &EnvSnapshot, home: Option<&Path>) -> MachineIdentity {
-        let system_host = gethostname::gethostname();
-        let system_host = system_host.to_string_lossy();
-        Self::from_sources(env, Some(system_host.as_ref()), home)
+        let system_host = crate::env::system_host_name();
+        Self::from_sources(env, system_host.as_deref(), home)
     }
 
     /// [`detect`](Self::detect) with the operating system's host name given explicitly.
@@ -389,7 +388,9 @@ mod tests {
     #[test]
     fn detect_includes_the_system_host_name() {
         let id = MachineIdentity::detect(&EnvSnapshot::empty(), None);
-        let host = gethostname::gethostname().to_string_lossy().to_lowercase();
+        let host = crate::env::system_host_name()
+            .unwrap_or_default()
+            .to_lowercase();
         if host.trim().chars().count() >= MIN_NAME_CHARS {
             assert!(id.appears_in(&format!("x{}x", host.trim())));
         } else {
