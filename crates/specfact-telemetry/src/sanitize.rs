@@ -241,13 +241,23 @@ impl<'a> Sanitizer<'a> {
     /// event is never lost because `generate.test-prompt` meets the user `test` or
     /// `plan.init` meets a home directory ending in `/plan`. Command names typed into a
     /// script go through [`free_form_command`](Self::free_form_command) instead.
+    ///
+    /// For the same reason a name whose last segment happens to be a top-level domain
+    /// (`deploy.dev`, `sync.home`, `generate.site`) is a command, not a host name: only
+    /// the command pattern (which admits no `/`, `:` or `@`) and the token check apply.
     pub fn program_command(&self, command: &str) -> Result<String, DropReason> {
-        let nobody = MachineIdentity::default();
-        Sanitizer {
-            schema: self.schema,
-            identity: &nobody,
+        match self.command_shape(command) {
+            Err(DropReason::LooksLikeHostName) => {
+                let c = command.trim().to_ascii_lowercase();
+                let fits = c.chars().count() <= MAX_COMMAND_LEN && patterns::is_command(&c);
+                if fits && !privacy::looks_like_token(&c) {
+                    Ok(c)
+                } else {
+                    Err(DropReason::LooksLikeHostName)
+                }
+            }
+            other => other,
         }
-        .string(&FieldKind::Command, command)
     }
 
     /// Checks a command name written by a person (the argument of `specfact-telemetry
@@ -255,11 +265,22 @@ impl<'a> Sanitizer<'a> {
     /// [`DropReason::ContainsMachineIdentity`] when one of its dot-separated segments is
     /// the user's name or the host's name ([`MachineIdentity::names_a_command_segment`]).
     pub fn free_form_command(&self, command: &str) -> Result<String, DropReason> {
-        let checked = self.program_command(command)?;
+        // Typed by a person: a host name here is refused like anywhere else.
+        let checked = self.command_shape(command)?;
         if self.identity.names_a_command_segment(&checked) {
             return Err(DropReason::ContainsMachineIdentity);
         }
         Ok(checked)
+    }
+
+    /// A command identifier checked as a value, but not against the machine's names.
+    fn command_shape(&self, command: &str) -> Result<String, DropReason> {
+        let nobody = MachineIdentity::default();
+        Sanitizer {
+            schema: self.schema,
+            identity: &nobody,
+        }
+        .string(&FieldKind::Command, command)
     }
 
     /// Checks an error type name.
@@ -605,6 +626,20 @@ mod tests {
             Ok("generate.test-prompt")
         );
         assert_eq!(s.program_command("Plan.Init").as_deref(), Ok("plan.init"));
+        // A last segment that is also a top-level domain is still a host's command...
+        for c in [
+            "deploy.dev",
+            "sync.home",
+            "generate.site",
+            "aaa-aaa.aaa.xyz",
+        ] {
+            assert_eq!(s.program_command(c).as_deref(), Ok(c));
+        }
+        // ...but typed into `record` it may be a machine's name.
+        assert_eq!(
+            s.free_form_command("build.example.com"),
+            Err(DropReason::LooksLikeHostName)
+        );
         assert!(s.command("plan.init").is_err());
         assert!(matches!(
             s.program_command("/home/plan"),

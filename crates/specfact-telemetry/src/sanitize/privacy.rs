@@ -271,7 +271,7 @@ fn looks_like_host_name(s: &str) -> bool {
 /// A credential, key or hash: a known prefix, a UUID, a long part, a part mixing letters
 /// and digits, a part whose mixed case does not read as words, or a long word (parts joined
 /// by `-` or `_`, as in URL-safe base64) that looks like noise.
-fn looks_like_token(s: &str) -> bool {
+pub(super) fn looks_like_token(s: &str) -> bool {
     has_token_prefix(s)
         || has_uuid(s)
         || s.split(|c: char| !c.is_ascii_alphanumeric())
