@@ -83,6 +83,8 @@ pub use log::LocalLog;
 pub use report::{Report, ReportError, ReportOptions};
 pub use sanitize::{DropReason, Dropped, MachineIdentity, RecheckMemo, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
-pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};
+pub use settings::{
+    Diagnostic, DisabledReason, OptInSource, Setting, Settings, SettingsFiles, Source,
+};
 pub use tracker::{CommandGuard, Outcome, Telemetry, TelemetryBuilder, error_type_name};
 pub use value::Value;
