@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use specfact_telemetry::{EnvSnapshot, LocalLog, Settings};
+use specfact_telemetry::{DeliveryOptions, EnvSnapshot, LocalLog, Settings, UploaderCommand};
 
 /// The environment a subcommand runs in.
 #[derive(Debug, Clone)]
@@ -14,6 +14,9 @@ pub struct Context {
     pub home: Option<PathBuf>,
     /// Settings resolved from `env` and `home`.
     pub settings: Settings,
+    /// The command that starts this executable as the detached uploader (`None`:
+    /// deliver from a thread).
+    pub uploader: Option<UploaderCommand>,
 }
 
 impl Context {
@@ -26,6 +29,22 @@ impl Context {
             env,
             home,
             settings,
+            uploader: None,
+        }
+    }
+
+    /// The same context, delivering through this uploader command.
+    pub fn with_uploader(mut self, uploader: Option<UploaderCommand>) -> Self {
+        self.uploader = uploader;
+        self
+    }
+
+    /// How handles recording for this command deliver: a detached uploader when there
+    /// is a command for it.
+    pub fn delivery_options(&self) -> DeliveryOptions {
+        DeliveryOptions {
+            uploader: self.uploader.clone(),
+            ..DeliveryOptions::default()
         }
     }
 

@@ -9,13 +9,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // When this process was started as the detached uploader, this delivers and exits.
-    specfact_telemetry::delivery::run_uploader_if_requested();
+    // When this process was started as the detached uploader, this delivers and exits;
+    // otherwise it names the command that starts this executable as the uploader.
+    let uploader = specfact_telemetry::delivery::run_uploader_if_requested();
     let cli = cli::Cli::parse();
     if writes_only_to_stdout(&cli.command) {
         restore_default_sigpipe();
     }
-    let ctx = context::Context::from_process();
+    let ctx = context::Context::from_process().with_uploader(uploader);
     match cmd::run(cli.command, &ctx) {
         Ok(code) => code,
         Err(err) => {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use delivery_support::{Collector, Mode};
 use specfact_telemetry::delivery::{
-    self, DeliveryMode, DeliveryOptions, ExportRequest, Protocol, Selection,
+    self, Delivery, DeliveryMode, DeliveryOptions, ExportRequest, Protocol, Selection,
 };
 use specfact_telemetry::log::Appended;
 use specfact_telemetry::otlp::{self, RequestBuilder, ResourceInfo};
@@ -89,7 +89,7 @@ fn encoding(c: &mut Criterion) {
 
 fn replay(c: &mut Criterion) {
     const EVENTS: u64 = 20_000;
-    delivery::configure(DeliveryOptions {
+    let manual = Delivery::new(DeliveryOptions {
         mode: DeliveryMode::Manual,
         ..DeliveryOptions::default()
     });
@@ -138,7 +138,7 @@ fn replay(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let _ = std::fs::remove_dir_all(&state_dir);
-                    delivery::after_append(&settings, &log, &appended);
+                    manual.after_append(&settings, &log, &appended);
                 },
                 |()| {
                     let s = delivery::export(&settings, &ExportRequest::default(), &mut |_| {})

@@ -18,7 +18,13 @@ use specfact_telemetry::delivery::{self, DeliveryOptions, RetryPolicy};
 use specfact_telemetry::{Telemetry, metadata};
 
 fn main() -> ExitCode {
-    delivery::run_uploader_if_requested();
+    // An uploader started by a handle below runs and exits here; otherwise this is
+    // the command that starts one.
+    let uploader = delivery::run_uploader_if_requested();
+    let mut options = DeliveryOptions {
+        uploader,
+        ..DeliveryOptions::default()
+    };
 
     if let Ok(spec) = std::env::var("DELIVERY_HOST_RETRY_MS") {
         let ms: Vec<u64> = spec
@@ -26,14 +32,11 @@ fn main() -> ExitCode {
             .filter_map(|x| x.trim().parse().ok())
             .collect();
         if let [initial, max, lifetime] = ms[..] {
-            delivery::configure(DeliveryOptions {
-                retry: RetryPolicy {
-                    initial_backoff: Duration::from_millis(initial),
-                    max_backoff: Duration::from_millis(max),
-                    max_elapsed: Duration::from_millis(lifetime),
-                },
-                ..DeliveryOptions::default()
-            });
+            options.retry = RetryPolicy {
+                initial_backoff: Duration::from_millis(initial),
+                max_backoff: Duration::from_millis(max),
+                max_elapsed: Duration::from_millis(lifetime),
+            };
         }
     }
 
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
-    let telemetry = Telemetry::from_env("1.2.3");
+    let telemetry = Telemetry::from_env_with("1.2.3", options);
     for i in 0..events {
         let mut guard = telemetry.track_command("repro.run", metadata! { "mode" => "repro" });
         guard.record(metadata! { "checks_total" => i, "violations_detected" => i % 3 });

@@ -16,13 +16,15 @@
 //! # A host's `main`
 //!
 //! ```no_run
-//! use specfact_telemetry::{Telemetry, metadata};
+//! use specfact_telemetry::{DeliveryOptions, Telemetry, metadata};
 //!
 //! fn main() -> std::process::ExitCode {
 //!     // First thing: when this process was started as the detached uploader, it
-//!     // delivers pending events and exits here.
-//!     specfact_telemetry::delivery::run_uploader_if_requested();
-//!     let telemetry = Telemetry::from_env(env!("CARGO_PKG_VERSION"));
+//!     // delivers pending events and exits here. Otherwise it returns the command
+//!     // that starts this executable as the uploader.
+//!     let uploader = specfact_telemetry::delivery::run_uploader_if_requested();
+//!     let delivery = DeliveryOptions { uploader, ..DeliveryOptions::default() };
+//!     let telemetry = Telemetry::from_env_with(env!("CARGO_PKG_VERSION"), delivery);
 //!
 //!     let mut guard = telemetry.track_command("repro.run", metadata! { "mode" => "repro" });
 //!     let result = run_checks();
@@ -33,6 +35,23 @@
 //! }
 //! # fn run_checks() -> Result<(), std::io::Error> { Ok(()) }
 //! ```
+//!
+//! # Choosing how events are delivered
+//!
+//! Each handle carries its own [`DeliveryOptions`] (set with
+//! [`TelemetryBuilder::delivery`] or [`Telemetry::from_env_with`]); nothing is
+//! process-wide, so two handles in one process may use different settings, endpoints
+//! and modes. [`DeliveryMode::Auto`], the default, picks:
+//!
+//! - a **detached uploader process** when the options name an [`UploaderCommand`].
+//!   A Rust host passes the one [`delivery::run_uploader_if_requested`] returns (its
+//!   own executable with [`delivery::UPLOADER_ARG`]); a host that is an interpreter,
+//!   which must not be re-executed, names a program that calls
+//!   `run_uploader_if_requested` first thing, e.g. the `specfact-telemetry` command:
+//!   `UploaderCommand::new(path_to_cli, [delivery::UPLOADER_ARG])`.
+//! - a **background thread** owned by the handle otherwise (the default of
+//!   [`Telemetry::from_env`]); [`Telemetry::flush`] sends what it holds, and dropping
+//!   the last clone of the handle stops it.
 //!
 //! # Settings are a pure function
 //!
@@ -76,7 +95,10 @@ pub mod settings;
 mod tracker;
 mod value;
 
-pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Selection};
+pub use delivery::{
+    DeliveryMode, DeliveryOptions, DeliveryState, ExportRequest, ExportSummary, Selection,
+    UploaderCommand,
+};
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
+use crate::delivery::{Delivery, DeliveryOptions};
 use crate::env::EnvSnapshot;
 use crate::event::{Event, TELEMETRY_VERSION};
 use crate::log::LocalLog;
@@ -43,6 +44,7 @@ struct Active {
     session_id: String,
     cli_version: Option<String>,
     log: Option<LocalLog>,
+    delivery: Delivery,
 }
 
 impl fmt::Debug for Telemetry {
@@ -59,20 +61,30 @@ impl fmt::Debug for Telemetry {
 }
 
 impl Telemetry {
-    /// Resolves settings from the process environment and `$HOME` and builds the handle.
+    /// Resolves settings from the process environment and `$HOME` and builds the handle,
+    /// with the default [`DeliveryOptions`]: no uploader command, so events are delivered
+    /// by a background thread of this handle. A host that calls
+    /// [`run_uploader_if_requested`](crate::delivery::run_uploader_if_requested) uses
+    /// [`Telemetry::from_env_with`] to deliver from a detached process instead.
     ///
     /// `cli_version` is the host's own version (e.g. `env!("CARGO_PKG_VERSION")`).
     /// Never fails and never panics: any problem leaves telemetry disabled.
     pub fn from_env(cli_version: &str) -> Telemetry {
-        catch_unwind(|| {
+        Telemetry::from_env_with(cli_version, DeliveryOptions::default())
+    }
+
+    /// Like [`Telemetry::from_env`], with these delivery options.
+    pub fn from_env_with(cli_version: &str, delivery: DeliveryOptions) -> Telemetry {
+        catch_unwind(AssertUnwindSafe(|| {
             let env = EnvSnapshot::from_process();
             let home = env.home();
             let settings = Settings::resolve(&env, home.as_deref());
             Telemetry::builder(settings)
                 .cli_version(cli_version)
+                .delivery(delivery)
                 .identity_from(&env)
                 .build()
-        })
+        }))
         .unwrap_or_default()
     }
 
@@ -89,7 +101,27 @@ impl Telemetry {
             cli_version: None,
             schema: None,
             identity: None,
+            delivery: DeliveryOptions::default(),
         }
+    }
+
+    /// In thread mode, sends every event this handle has queued now and waits up to
+    /// `timeout` for it; returns whether everything was handed to the collector (or
+    /// settled). `true` at once when there is nothing to wait for (disabled, process or
+    /// manual mode). For long-running hosts before they exit.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        match &self.active {
+            Some(a) => a.delivery.flush(timeout),
+            None => true,
+        }
+    }
+
+    /// The delivery options of this handle (the defaults when disabled).
+    pub fn delivery_options(&self) -> DeliveryOptions {
+        self.active
+            .as_deref()
+            .map(|a| a.delivery.options().clone())
+            .unwrap_or_default()
     }
 
     /// Whether this handle records events.
@@ -146,9 +178,18 @@ pub struct TelemetryBuilder {
     cli_version: Option<String>,
     schema: Option<Schema>,
     identity: Option<MachineIdentity>,
+    delivery: DeliveryOptions,
 }
 
 impl TelemetryBuilder {
+    /// How this handle delivers events to the configured endpoint (mode, encoding,
+    /// retries, and the command the detached uploader runs). Defaults to
+    /// [`DeliveryOptions::default`]: a background thread.
+    pub fn delivery(mut self, options: DeliveryOptions) -> Self {
+        self.delivery = options;
+        self
+    }
+
     /// The host's version, written into every event as `cli_version`.
     pub fn cli_version(mut self, version: &str) -> Self {
         self.cli_version = Some(version.to_owned());
@@ -229,6 +270,7 @@ impl TelemetryBuilder {
                 session_id: Uuid::new_v4().simple().to_string(),
                 cli_version,
                 log,
+                delivery: Delivery::new(self.delivery),
             })),
         }
     }
@@ -461,7 +503,7 @@ fn record(active: &Active, pending: Pending, success: bool, error: Option<&str>)
     };
     match log.append_line(&line) {
         Ok(appended) => {
-            crate::hooks::after_append(&active.settings, log, &appended);
+            crate::hooks::after_append(&active.settings, &active.delivery, log, &appended);
             Outcome::Recorded(Box::new(event))
         }
         Err(e) => {

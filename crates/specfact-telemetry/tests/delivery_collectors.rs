@@ -11,25 +11,28 @@ use std::time::{Duration, SystemTime};
 
 use delivery_support::{Collector, Mode, closed_port};
 use specfact_telemetry::delivery::{
-    self, Compression, DeliveryError, DeliveryMode, DeliveryOptions, ExportRequest, Protocol,
-    RetryPolicy, Selection,
+    self, Compression, Delivery, DeliveryError, DeliveryMode, DeliveryOptions, ExportRequest,
+    Protocol, RetryPolicy, Selection,
 };
 use specfact_telemetry::{EnvSnapshot, LocalLog, Settings, Telemetry, metadata};
 use tempfile::TempDir;
 
 const TOKEN: &str = "s3cr3t-token-value";
 
+/// Short retries, for exports and handles.
+const RETRY: RetryPolicy = RetryPolicy {
+    initial_backoff: Duration::from_millis(50),
+    max_backoff: Duration::from_millis(200),
+    max_elapsed: Duration::from_millis(2500),
+};
+
 /// Uploads only when the test asks (export), with short retries.
-fn setup() {
-    delivery::configure(DeliveryOptions {
+fn manual() -> DeliveryOptions {
+    DeliveryOptions {
         mode: DeliveryMode::Manual,
-        retry: RetryPolicy {
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(200),
-            max_elapsed: Duration::from_millis(2500),
-        },
+        retry: RETRY,
         ..DeliveryOptions::default()
-    });
+    }
 }
 
 struct Host {
@@ -43,7 +46,6 @@ impl Host {
     }
 
     fn with_headers(endpoint: Option<&str>, headers: &str) -> Host {
-        setup();
         let home = tempfile::tempdir().unwrap();
         let mut env = EnvSnapshot::from_pairs([
             ("SPECFACT_TELEMETRY_OPT_IN", "true"),
@@ -73,6 +75,10 @@ impl Host {
     }
 
     fn export(&self, request: ExportRequest) -> delivery::ExportSummary {
+        let request = ExportRequest {
+            retry: RETRY,
+            ..request
+        };
         delivery::export(&self.settings, &request, &mut |_| {}).unwrap()
     }
 
@@ -84,6 +90,7 @@ impl Host {
 fn record_with(settings: &Settings, version: &str, n: usize) {
     let t = Telemetry::builder(settings.clone())
         .cli_version(version)
+        .delivery(manual())
         .build();
     for i in 0..n {
         let mut g = t.track_command("repro.run", metadata! { "mode" => "repro" });
@@ -548,8 +555,9 @@ fn lines_appended_before_the_cursor_was_created_are_backfilled() {
     let first = log.append(&e).unwrap();
     e.session_id = "9b9b064be73c4ceb9176ec5b6af08d1a".into();
     let second = log.append(&e).unwrap();
-    delivery::after_append(&h.settings, &log, &second);
-    delivery::after_append(&h.settings, &log, &first);
+    let d = Delivery::new(manual());
+    d.after_append(&h.settings, &log, &second);
+    d.after_append(&h.settings, &log, &first);
     assert_eq!(delivery::state(&h.settings).pending, 2);
     assert_eq!(h.pending().sent, 2);
     assert_eq!(h.pending().sent, 0);

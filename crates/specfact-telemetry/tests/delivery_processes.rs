@@ -2,7 +2,7 @@
 //! `CHILD_ROLE=host`: the `child_process_entry` test then calls the uploader entry
 //! point, records events, prints one line and exits with `HOST_EXIT`. Its uploader
 //! is this binary once more, started detached by the library, routed to the same
-//! entry point through `DeliveryOptions::uploader_args`.
+//! entry point through the handle's `DeliveryOptions::uploader` command.
 
 #![cfg(feature = "otlp")]
 
@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use delivery_support::{Collector, Mode, closed_port};
-use specfact_telemetry::delivery::{self, DeliveryOptions, RetryPolicy};
+use specfact_telemetry::delivery::{self, DeliveryOptions, RetryPolicy, UploaderCommand};
 use specfact_telemetry::{Telemetry, metadata};
 
 const TOKEN: &str = "s3cr3t-token-value";
@@ -46,19 +46,20 @@ fn child_process_entry() {
         },
         _ => RetryPolicy::default(),
     };
-    delivery::configure(DeliveryOptions {
-        retry,
-        uploader_args: Some(CHILD_ARGS),
-        ..DeliveryOptions::default()
-    });
     // An uploader started by a host runs and exits here.
-    delivery::run_uploader_if_requested();
+    let _ = delivery::run_uploader_if_requested();
+    let uploader = UploaderCommand::new(std::env::current_exe().unwrap(), CHILD_ARGS);
+    let options = DeliveryOptions {
+        retry,
+        uploader: Some(uploader),
+        ..DeliveryOptions::default()
+    };
     assert_eq!(role, "host");
     let events: usize = std::env::var("EVENTS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
-    let telemetry = Telemetry::from_env("1.2.3");
+    let telemetry = Telemetry::from_env_with("1.2.3", options);
     assert!(telemetry.is_enabled());
     for i in 0..events {
         let mut g = telemetry.track_command("repro.run", metadata! { "mode" => "repro" });

@@ -106,10 +106,6 @@ fn rotel_accepts_protobuf_json_and_gzip() {
         eprintln!("skipped: rotel-agent not found");
         return;
     };
-    delivery::configure(DeliveryOptions {
-        mode: DeliveryMode::Manual,
-        ..DeliveryOptions::default()
-    });
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let rotel = start_rotel(&bin, dir.path(), port);
@@ -124,6 +120,10 @@ fn rotel_accepts_protobuf_json_and_gzip() {
     let settings = Settings::resolve(&env, Some(dir.path()));
     let t = Telemetry::builder(settings.clone())
         .cli_version("9.8.7")
+        .delivery(DeliveryOptions {
+            mode: DeliveryMode::Manual,
+            ..DeliveryOptions::default()
+        })
         .build();
     for i in 0..3 {
         let mut g = t.track_command("repro.run", metadata! { "mode" => "repro" });

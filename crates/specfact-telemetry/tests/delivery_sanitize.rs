@@ -10,7 +10,7 @@ use std::fs;
 use std::time::Duration;
 
 use delivery_support::{Collector, Mode};
-use specfact_telemetry::delivery::{self, DeliveryMode, DeliveryOptions, ExportRequest, Selection};
+use specfact_telemetry::delivery::{self, ExportRequest, Selection};
 use specfact_telemetry::{EnvSnapshot, Settings};
 
 const HOSTILE: &[&str] = &[
@@ -20,10 +20,6 @@ const HOSTILE: &[&str] = &[
 ];
 
 fn settings(endpoint: &str, home: &std::path::Path) -> Settings {
-    delivery::configure(DeliveryOptions {
-        mode: DeliveryMode::Manual,
-        ..DeliveryOptions::default()
-    });
     let env = EnvSnapshot::from_pairs([
         ("SPECFACT_TELEMETRY_OPT_IN", "true"),
         ("SPECFACT_TELEMETRY_ENDPOINT", endpoint),

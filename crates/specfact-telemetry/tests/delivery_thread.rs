@@ -10,11 +10,18 @@ use delivery_support::{Collector, Mode};
 use specfact_telemetry::delivery::{self, DeliveryMode, DeliveryOptions};
 use specfact_telemetry::{EnvSnapshot, Settings, Telemetry, metadata};
 
+/// A handle delivering from its own background thread.
+fn handle(s: &Settings) -> Telemetry {
+    Telemetry::builder(s.clone())
+        .cli_version("1.0.0")
+        .delivery(DeliveryOptions {
+            mode: DeliveryMode::Thread,
+            ..DeliveryOptions::default()
+        })
+        .build()
+}
+
 fn settings(endpoint: &str, home: &std::path::Path) -> Settings {
-    delivery::configure(DeliveryOptions {
-        mode: DeliveryMode::Thread,
-        ..DeliveryOptions::default()
-    });
     let env = EnvSnapshot::from_pairs([
         ("SPECFACT_TELEMETRY_OPT_IN", "true"),
         ("SPECFACT_TELEMETRY_ENDPOINT", endpoint),
@@ -35,13 +42,13 @@ fn a_full_batch_is_sent_without_waiting_for_the_batch_timeout() {
     let mut s = settings(&c.endpoint(), home.path());
     s.batch_size.value = 3;
     s.batch_timeout.value = Duration::from_secs(3600);
-    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    let t = handle(&s);
     record(&t, 2);
     // Two of three: nothing is due yet.
     assert!(!c.wait_for_requests(1, Duration::from_millis(300)));
     record(&t, 1);
     assert!(c.wait_for_spans(3, Duration::from_secs(10)));
-    assert!(delivery::flush(Duration::from_secs(10)));
+    assert!(t.flush(Duration::from_secs(10)));
     assert_eq!(delivery::state(&s).pending, 0);
 }
 
@@ -51,7 +58,7 @@ fn a_batch_started_while_the_worker_sleeps_still_goes_after_its_timeout() {
     let home = tempfile::tempdir().unwrap();
     let mut s = settings(&c.endpoint(), home.path());
     s.batch_timeout.value = Duration::from_millis(200);
-    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    let t = handle(&s);
     record(&t, 1);
     assert!(c.wait_for_spans(1, Duration::from_secs(10)));
     // The worker has sent everything and sleeps with nothing pending; a new event
@@ -71,14 +78,14 @@ fn a_partial_batch_goes_after_the_batch_timeout_and_flush_sends_the_rest() {
     let home = tempfile::tempdir().unwrap();
     let mut s = settings(&c.endpoint(), home.path());
     s.batch_timeout.value = Duration::from_millis(200);
-    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    let t = handle(&s);
     record(&t, 2);
     assert!(c.wait_for_spans(2, Duration::from_secs(10)));
 
     s.batch_timeout.value = Duration::from_secs(3600);
-    let t = Telemetry::builder(s.clone()).cli_version("1.0.0").build();
+    let t = handle(&s);
     record(&t, 1);
-    assert!(delivery::flush(Duration::from_secs(10)));
+    assert!(t.flush(Duration::from_secs(10)));
     assert_eq!(c.span_count(), 3);
     assert_eq!(delivery::state(&s).pending, 0);
 }

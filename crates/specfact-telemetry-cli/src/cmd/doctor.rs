@@ -7,9 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use specfact_telemetry::delivery::{
-    self, DeliveryMode, DeliveryOptions, ExportRequest, RetryPolicy, Selection,
-};
+use specfact_telemetry::delivery::{self, ExportRequest, RetryPolicy, Selection};
 use specfact_telemetry::event::TELEMETRY_VERSION;
 use specfact_telemetry::{Event, LocalLog, Settings};
 
@@ -307,7 +305,7 @@ fn local_log(s: &Settings) -> Check {
 }
 
 fn endpoint(s: &Settings) -> Check {
-    let Some(cfg) = delivery::config_for(s) else {
+    let Some(cfg) = delivery::DeliveryConfig::from_settings(s) else {
         return check(
             "endpoint",
             Verdict::Info,
@@ -413,17 +411,13 @@ fn send_test_span(s: &Settings) -> Result<String, String> {
     probe.local_path.value = Some(log.path().to_owned());
     probe.config_dir = Some(scratch.path().to_owned());
     let timeout = s.export_timeout.value;
-    delivery::configure(DeliveryOptions {
-        mode: DeliveryMode::Manual,
+    let request = ExportRequest {
+        selection: Selection::All,
         retry: RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(1),
             max_elapsed: timeout,
         },
-        ..delivery::options()
-    });
-    let request = ExportRequest {
-        selection: Selection::All,
         ..ExportRequest::default()
     };
     let summary = delivery::export(&probe, &request, &mut |_| {}).map_err(|e| e.to_string())?;

@@ -78,7 +78,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let debug = ctx.settings.debug.value;
     metadata.extend(fields::field_metadata(&args.fields, debug));
 
-    let mut builder = Telemetry::builder(ctx.settings.clone());
+    let mut builder = Telemetry::builder(ctx.settings.clone()).delivery(ctx.delivery_options());
     if let Some(v) = &args.cli_version {
         builder = builder.cli_version(v);
     }

@@ -50,7 +50,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let debug = ctx.settings.debug.value;
     // The program runs whatever happens to telemetry, even a bug in it.
     let telemetry = std::panic::catch_unwind(|| {
-        let mut builder = Telemetry::builder(ctx.settings.clone());
+        let mut builder = Telemetry::builder(ctx.settings.clone()).delivery(ctx.delivery_options());
         if let Some(v) = &args.cli_version {
             builder = builder.cli_version(v);
         }

@@ -250,6 +250,7 @@ impl DeliveryConfig {
             cursor: self.state_dir.join(format!("{key}.cursor.json")),
             update_lock: self.state_dir.join(format!("{key}.update.lock")),
             uploader_lock: self.state_dir.join(format!("{key}.uploader.lock")),
+            uploader_log: self.state_dir.join(format!("{key}.uploader.log")),
         }
     }
 }
@@ -263,6 +264,8 @@ pub(crate) struct StateFiles {
     pub update_lock: PathBuf,
     /// Held by the one uploader working on this pair.
     pub uploader_lock: PathBuf,
+    /// Debug output of the detached uploader (debug mode only; 0600, size-capped).
+    pub uploader_log: PathBuf,
 }
 
 /// The state directory: `<config_dir>/telemetry-delivery`, or beside the log when there

@@ -19,6 +19,7 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     /// Takes the lock if nobody holds it. `Ok(None)` when it is held elsewhere.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
         let file = open_lock_file(path)?;
         match file.try_lock() {

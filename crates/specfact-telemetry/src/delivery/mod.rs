@@ -2,19 +2,26 @@
 //! and the host command never waits for the network.
 //!
 //! The local log is the spool. A cursor per (log, endpoint) records what the
-//! collector acknowledged. After each append the host calls [`after_append`], which
-//! notes the line and starts at most one uploader for the log, off the host's
-//! critical path:
+//! collector acknowledged. Each [`Telemetry`](crate::Telemetry) handle owns a
+//! [`Delivery`] configured by its [`DeliveryOptions`]; after each append it notes the
+//! line and starts at most one uploader for the log, off the host's critical path:
 //!
-//! - **process mode** (the default for hosts that call [`run_uploader_if_requested`]
-//!   first thing in `main`): the host re-executes itself as a detached uploader
-//!   (own session, standard streams on `/dev/null`), which sends what is pending and
-//!   exits. The host hands its uploader lock to the child, so fifty processes
-//!   finishing together start one uploader; the uploader re-checks the log after
-//!   releasing the lock, so nothing appended meanwhile is stranded.
-//! - **thread mode** (long-running hosts that cannot re-execute themselves): a
-//!   background thread sends a batch when `batch_size` events are waiting or the
-//!   oldest has waited `batch_timeout`; [`flush`] sends the rest on demand.
+//! - **process mode** (what [`DeliveryMode::Auto`] means when the options name an
+//!   [`UploaderCommand`], e.g. the one [`run_uploader_if_requested`] returns): the
+//!   handle starts that command as a detached uploader (own session, standard
+//!   streams on `/dev/null`, debug lines to `uploader.log` beside the delivery
+//!   state), which sends what is pending and exits. The host hands its uploader lock
+//!   to the child, so fifty processes finishing together start one uploader; the
+//!   uploader re-checks the log after releasing the lock, so nothing appended
+//!   meanwhile is stranded.
+//! - **thread mode** (no uploader command, or [`DeliveryMode::Thread`]): a background
+//!   thread owned by the handle sends a batch when `batch_size` events are waiting or
+//!   the oldest has waited `batch_timeout`; [`Delivery::flush`] (or
+//!   [`Telemetry::flush`](crate::Telemetry::flush)) sends the rest on demand. Dropping
+//!   the last clone of the handle stops the thread once it has sent what was noted.
+//!
+//! No state is shared between handles except the files on disk, so two handles in
+//! one process can use different settings, endpoints and modes.
 //!
 //! Failures never reach the host: connection errors, 429, 502, 503 and 504 are
 //! retried with exponential backoff and jitter (honouring `Retry-After`) for a
@@ -39,10 +46,10 @@ mod process;
 mod thread;
 #[cfg(feature = "otlp")]
 mod uploader;
+mod uploader_log;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 pub use config::{
@@ -53,28 +60,70 @@ pub use cursor::event_identity;
 use crate::log::{Appended, LocalLog};
 use crate::settings::Settings;
 
-/// Environment variable that carries an uploader job to the re-executed host.
+/// Environment variable that carries an uploader job to the uploader process.
 pub const UPLOADER_JOB_VAR: &str = "SPECFACT_TELEMETRY_UPLOADER_JOB";
-/// The single argument a re-executed host is started with.
+/// The argument [`UploaderCommand::current_exe`] starts the host's executable with.
 pub const UPLOADER_ARG: &str = "--specfact-telemetry-uploader";
 
 /// How uploads run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeliveryMode {
-    /// Process mode if the host called [`run_uploader_if_requested`] (so re-executing it
-    /// is safe), thread mode otherwise.
+    /// Process mode when [`DeliveryOptions::uploader`] names a command, thread mode
+    /// otherwise.
     #[default]
     Auto,
-    /// A detached uploader process per burst of events.
+    /// A detached uploader process per burst of events (needs
+    /// [`DeliveryOptions::uploader`]; without one, events wait in the log).
     Process,
-    /// A background thread in this process.
+    /// A background thread owned by the [`Telemetry`](crate::Telemetry) handle.
     Thread,
     /// No automatic delivery: events wait in the log for [`export`].
     Manual,
 }
 
-/// Process-wide delivery options; the defaults suit most hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The program (and its arguments) the detached uploader process runs.
+///
+/// The started program must call [`run_uploader_if_requested`] before anything else:
+/// it finds its job in [`UPLOADER_JOB_VAR`], delivers and exits. A host written in
+/// Rust names itself ([`UploaderCommand::current_exe`], which is what
+/// [`run_uploader_if_requested`] returns); a host that is an interpreter names a
+/// program that is safe to start, such as the `specfact-telemetry` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploaderCommand {
+    /// The executable to start.
+    pub program: PathBuf,
+    /// Its arguments (not including the program name).
+    pub args: Vec<OsString>,
+}
+
+impl UploaderCommand {
+    /// A command that starts `program` with `args`.
+    pub fn new<P, I, A>(program: P, args: I) -> UploaderCommand
+    where
+        P: Into<PathBuf>,
+        I: IntoIterator<Item = A>,
+        A: Into<OsString>,
+    {
+        UploaderCommand {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// This process's own executable with [`UPLOADER_ARG`]: right for a host whose
+    /// `main` calls [`run_uploader_if_requested`] first thing.
+    pub fn current_exe() -> std::io::Result<UploaderCommand> {
+        Ok(UploaderCommand::new(
+            std::env::current_exe()?,
+            [UPLOADER_ARG],
+        ))
+    }
+}
+
+/// How a [`Telemetry`](crate::Telemetry) handle delivers; set with
+/// [`TelemetryBuilder::delivery`](crate::TelemetryBuilder::delivery). Each handle has
+/// its own: two handles in one process may deliver differently.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeliveryOptions {
     /// How uploads run.
     pub mode: DeliveryMode,
@@ -84,43 +133,28 @@ pub struct DeliveryOptions {
     pub compression: Compression,
     /// Retry behaviour of one uploader run.
     pub retry: RetryPolicy,
-    /// Arguments the re-executed host is started with instead of [`UPLOADER_ARG`], for
-    /// hosts that parse arguments before they can call [`run_uploader_if_requested`]
-    /// (e.g. a test harness that routes to the test calling it).
-    pub uploader_args: Option<&'static [&'static str]>,
+    /// What the detached uploader process runs. `None`: no uploader process can be
+    /// started, so [`DeliveryMode::Auto`] means a background thread.
+    pub uploader: Option<UploaderCommand>,
 }
 
-static OPTIONS: Mutex<Option<DeliveryOptions>> = Mutex::new(None);
-static ENTRY_POINT_CALLED: AtomicBool = AtomicBool::new(false);
-
-/// Sets the process-wide delivery options (call before the first event).
-pub fn configure(options: DeliveryOptions) {
-    if let Ok(mut o) = OPTIONS.lock() {
-        *o = Some(options);
+impl DeliveryOptions {
+    /// The mode [`DeliveryMode::Auto`] stands for with these options.
+    pub fn effective_mode(&self) -> DeliveryMode {
+        match self.mode {
+            DeliveryMode::Auto if self.uploader.is_some() => DeliveryMode::Process,
+            DeliveryMode::Auto => DeliveryMode::Thread,
+            m => m,
+        }
     }
 }
 
-/// The options in force.
-pub fn options() -> DeliveryOptions {
-    OPTIONS.lock().ok().and_then(|o| *o).unwrap_or_default()
-}
-
-#[cfg(feature = "otlp")]
-fn effective_mode() -> DeliveryMode {
-    match options().mode {
-        DeliveryMode::Auto if ENTRY_POINT_CALLED.load(Ordering::Relaxed) => DeliveryMode::Process,
-        DeliveryMode::Auto => DeliveryMode::Thread,
-        m => m,
-    }
-}
-
-/// The delivery configuration for `settings` with the process-wide options applied.
-pub fn config_for(settings: &Settings) -> Option<DeliveryConfig> {
+/// The delivery configuration for `settings` with `options` applied.
+pub fn config_for(settings: &Settings, options: &DeliveryOptions) -> Option<DeliveryConfig> {
     let mut cfg = DeliveryConfig::from_settings(settings)?;
-    let o = options();
-    cfg.protocol = o.protocol;
-    cfg.compression = o.compression;
-    cfg.retry = o.retry;
+    cfg.protocol = options.protocol;
+    cfg.compression = options.compression;
+    cfg.retry = options.retry;
     Some(cfg)
 }
 
@@ -131,130 +165,186 @@ pub(crate) fn debug(cfg: &DeliveryConfig, msg: &str) {
     }
 }
 
-/// Called by the tracker after every successful append when an endpoint is set.
-///
-/// Records the line for this endpoint and starts (at most) one uploader, or wakes the
-/// background thread. Never touches the network and never fails: problems are
-/// recorded for [`state`] and shown in debug output.
-pub fn after_append(settings: &Settings, log: &LocalLog, appended: &Appended) {
-    let Some(mut cfg) = config_for(settings) else {
-        return;
-    };
-    // The log the tracker appended to is the spool, whatever the settings say.
-    cfg.log_path = log.path().to_owned();
-    if let Err(e) = after_append_inner(&cfg, log, appended) {
-        debug(&cfg, &format!("delivery not started: {e}"));
-    }
+/// The delivery machinery of one [`Telemetry`](crate::Telemetry) handle: its options,
+/// its background thread (started on first use, stopped when the handle is dropped)
+/// and the uploader processes it started.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    options: DeliveryOptions,
+    #[cfg(feature = "otlp")]
+    worker: std::sync::OnceLock<Option<thread::Worker>>,
+    #[cfg(feature = "otlp")]
+    children: process::Children,
 }
 
-fn after_append_inner(
-    cfg: &DeliveryConfig,
-    log: &LocalLog,
-    appended: &Appended,
-) -> std::io::Result<()> {
-    crate::log::create_private_dir(&cfg.state_dir).map_err(std::io::Error::other)?;
-    let files = cfg.files();
-    let refusal = cfg.refusal();
-    let file = std::fs::metadata(log.path())
-        .ok()
-        .and_then(|m| cursor::FileId::of(&m));
-    let retry_not_before = cursor::update(&files, |slot| {
-        match slot {
-            None => {
-                *slot = Some(cursor::CursorFile::enrol(
-                    cfg.endpoint_display(),
-                    log.path(),
-                    file,
-                    appended.offset,
-                ));
-                if let Some(c) = slot.as_mut() {
-                    c.note_event_time(cursor::event_time_at(log, appended.offset));
-                }
-            }
-            Some(c) => {
-                if c.note_append(file, appended.offset) {
-                    c.note_event_time(cursor::event_time_at(log, appended.offset));
-                }
-            }
+impl Delivery {
+    /// Delivery with these options; starts nothing.
+    #[cfg_attr(not(feature = "otlp"), allow(clippy::needless_update))]
+    pub fn new(options: DeliveryOptions) -> Delivery {
+        Delivery {
+            options,
+            ..Delivery::default()
         }
-        let c = slot.as_mut()?;
-        if let Some(why) = &refusal {
-            let already = c
-                .stats
-                .last_error
-                .as_ref()
-                .is_some_and(|e| e.kind == "refused" && &e.message == why);
-            if !already {
-                c.record_error("refused", None, why.clone());
-            }
-        }
-        cursor::parse_time(&c.stats.retry_not_before)
-    })?;
-    if let Some(why) = refusal {
-        debug(cfg, &why);
-        return Ok(());
     }
-    if retry_not_before.is_some_and(|t| t > SystemTime::now()) {
+
+    /// The options in force.
+    pub fn options(&self) -> &DeliveryOptions {
+        &self.options
+    }
+
+    /// Called after every successful append when an endpoint is set.
+    ///
+    /// Records the line for this endpoint and starts (at most) one uploader, or wakes the
+    /// background thread. Never touches the network and never fails: problems are
+    /// recorded for [`state`] and shown in debug output.
+    pub fn after_append(&self, settings: &Settings, log: &LocalLog, appended: &Appended) {
+        let Some(mut cfg) = config_for(settings, &self.options) else {
+            return;
+        };
+        // The log the tracker appended to is the spool, whatever the settings say.
+        cfg.log_path = log.path().to_owned();
+        if let Err(e) = self.after_append_inner(&cfg, log, appended) {
+            debug(&cfg, &format!("delivery not started: {e}"));
+        }
+    }
+
+    /// In thread mode, sends every pending event now and waits up to `timeout` for it.
+    /// Returns whether the background thread finished. `true` at once when this handle
+    /// has no background thread (process or manual mode, or nothing recorded yet).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        #[cfg(feature = "otlp")]
+        {
+            match self.worker.get() {
+                Some(Some(w)) => w.flush(timeout),
+                _ => true,
+            }
+        }
+        #[cfg(not(feature = "otlp"))]
+        {
+            let _ = timeout;
+            true
+        }
+    }
+
+    fn after_append_inner(
+        &self,
+        cfg: &DeliveryConfig,
+        log: &LocalLog,
+        appended: &Appended,
+    ) -> std::io::Result<()> {
+        crate::log::create_private_dir(&cfg.state_dir).map_err(std::io::Error::other)?;
+        let files = cfg.files();
+        let refusal = cfg.refusal();
+        let file = std::fs::metadata(log.path())
+            .ok()
+            .and_then(|m| cursor::FileId::of(&m));
+        let retry_not_before = cursor::update(&files, |slot| {
+            match slot {
+                None => {
+                    *slot = Some(cursor::CursorFile::enrol(
+                        cfg.endpoint_display(),
+                        log.path(),
+                        file,
+                        appended.offset,
+                    ));
+                    if let Some(c) = slot.as_mut() {
+                        c.note_event_time(cursor::event_time_at(log, appended.offset));
+                    }
+                }
+                Some(c) => {
+                    if c.note_append(file, appended.offset) {
+                        c.note_event_time(cursor::event_time_at(log, appended.offset));
+                    }
+                }
+            }
+            let c = slot.as_mut()?;
+            if let Some(why) = &refusal {
+                let already = c
+                    .stats
+                    .last_error
+                    .as_ref()
+                    .is_some_and(|e| e.kind == "refused" && &e.message == why);
+                if !already {
+                    c.record_error("refused", None, why.clone());
+                }
+            }
+            cursor::parse_time(&c.stats.retry_not_before)
+        })?;
+        if let Some(why) = refusal {
+            debug(cfg, &why);
+            return Ok(());
+        }
+        if retry_not_before.is_some_and(|t| t > SystemTime::now()) {
+            debug(
+                cfg,
+                "the collector asked to wait (Retry-After); events stay queued in the log",
+            );
+            return Ok(());
+        }
+        self.start_upload(cfg, appended.offset)
+    }
+
+    #[cfg(feature = "otlp")]
+    fn start_upload(&self, cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
+        match self.options.effective_mode() {
+            DeliveryMode::Process => match &self.options.uploader {
+                Some(command) => process::start(cfg, enrol_at, command, &self.children),
+                None => {
+                    debug(
+                        cfg,
+                        "process mode without an uploader command: events stay in the log",
+                    );
+                    Ok(())
+                }
+            },
+            DeliveryMode::Thread => {
+                if let Some(w) = self.worker.get_or_init(thread::Worker::start) {
+                    w.notify(cfg, enrol_at);
+                }
+                Ok(())
+            }
+            DeliveryMode::Manual | DeliveryMode::Auto => Ok(()),
+        }
+    }
+
+    #[cfg(not(feature = "otlp"))]
+    fn start_upload(&self, cfg: &DeliveryConfig, _enrol_at: u64) -> std::io::Result<()> {
         debug(
             cfg,
-            "the collector asked to wait (Retry-After); events stay queued in the log",
+            "built without the `otlp` feature: events stay in the local log",
         );
-        return Ok(());
+        Ok(())
     }
-    start_upload(cfg, appended.offset)
-}
-
-#[cfg(feature = "otlp")]
-fn start_upload(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
-    match effective_mode() {
-        DeliveryMode::Process => process::start(cfg, enrol_at),
-        DeliveryMode::Thread => {
-            thread::notify(cfg, enrol_at);
-            Ok(())
-        }
-        DeliveryMode::Manual | DeliveryMode::Auto => Ok(()),
-    }
-}
-
-#[cfg(not(feature = "otlp"))]
-fn start_upload(cfg: &DeliveryConfig, _enrol_at: u64) -> std::io::Result<()> {
-    debug(
-        cfg,
-        "built without the `otlp` feature: events stay in the local log",
-    );
-    Ok(())
 }
 
 /// The uploader entry point: call it first thing in the host's `main`.
 ///
-/// In a process started as an uploader (by [`after_append`]) it sends what is pending
-/// and exits the process; everywhere else it returns at once, and tells delivery that
-/// this host can be re-executed, so uploads run in a detached process.
-pub fn run_uploader_if_requested() {
-    ENTRY_POINT_CALLED.store(true, Ordering::Relaxed);
-    // Only `after_append` sets the job variable, on the child it starts.
-    if std::env::var_os(UPLOADER_JOB_VAR).is_none() {
-        return;
+/// In a process started as an uploader (by a handle in process mode) it sends what is
+/// pending and exits the process. Everywhere else it returns at once, with the
+/// command that starts this executable as the uploader — hand it to the handle
+/// ([`DeliveryOptions::uploader`]) so uploads run in a detached process:
+///
+/// ```no_run
+/// use specfact_telemetry::Telemetry;
+/// use specfact_telemetry::delivery::{self, DeliveryOptions};
+///
+/// let uploader = delivery::run_uploader_if_requested();
+/// let telemetry = Telemetry::from_env_with("1.2.3", DeliveryOptions { uploader, ..DeliveryOptions::default() });
+/// ```
+///
+/// `None` when the path of this executable cannot be found (then delivery runs in a
+/// thread).
+#[must_use = "pass it to DeliveryOptions::uploader, or uploads run in a thread of this process"]
+pub fn run_uploader_if_requested() -> Option<UploaderCommand> {
+    // Only a handle in process mode sets the job variable, on the child it starts.
+    if std::env::var_os(UPLOADER_JOB_VAR).is_some() {
+        #[cfg(feature = "otlp")]
+        let code = process::run_child();
+        #[cfg(not(feature = "otlp"))]
+        let code = 0;
+        std::process::exit(code)
     }
-    #[cfg(feature = "otlp")]
-    let code = process::run_child();
-    #[cfg(not(feature = "otlp"))]
-    let code = 0;
-    std::process::exit(code)
-}
-
-/// In thread mode, sends every pending event now and waits up to `timeout` for it.
-/// Returns whether the background thread finished. A no-op in process mode.
-pub fn flush(timeout: Duration) -> bool {
-    #[cfg(feature = "otlp")]
-    {
-        thread::flush(timeout)
-    }
-    #[cfg(not(feature = "otlp"))]
-    {
-        let _ = timeout;
-        true
-    }
+    UploaderCommand::current_exe().ok()
 }
 
 /// A recorded delivery error.
@@ -303,6 +393,11 @@ pub struct DeliveryState {
     pub log_resets: u64,
     /// Whether an uploader is working on this log right now.
     pub uploader_running: bool,
+    /// The latest line the detached uploader wrote in debug mode (credentials
+    /// scrubbed), and when its log was last written.
+    pub uploader_said: Option<(String, Option<SystemTime>)>,
+    /// The detached uploader's debug log (`<key>.uploader.log` beside the state file).
+    pub uploader_log: Option<PathBuf>,
     /// The cursor/state file.
     pub state_file: Option<PathBuf>,
 }
@@ -316,7 +411,7 @@ pub fn state_dir(settings: &Settings) -> Option<PathBuf> {
 
 /// The delivery state for `settings`' endpoint and log. Reads files only.
 pub fn state(settings: &Settings) -> DeliveryState {
-    let Some(cfg) = config_for(settings) else {
+    let Some(cfg) = DeliveryConfig::from_settings(settings) else {
         return DeliveryState::default();
     };
     let files = cfg.files();
@@ -325,6 +420,9 @@ pub fn state(settings: &Settings) -> DeliveryState {
         endpoint: Some(cfg.endpoint_display()),
         refused: cfg.refusal(),
         uploader_running: lock::is_held(&files.uploader_lock),
+        uploader_said: uploader_log::latest(&files.uploader_log)
+            .map(|(line, at)| (cfg.scrub(&line), at)),
+        uploader_log: Some(files.uploader_log.clone()),
         state_file: Some(files.cursor.clone()),
         ..DeliveryState::default()
     };
@@ -373,6 +471,8 @@ pub struct ExportRequest {
     pub protocol: Protocol,
     /// Request compression.
     pub compression: Compression,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
 }
 
 /// Progress of an export, reported after every batch.
@@ -455,11 +555,15 @@ pub fn export(
     if settings.endpoint.value.is_none() {
         return Err(DeliveryError::NoEndpoint);
     }
-    let Some(mut cfg) = config_for(settings) else {
+    let options = DeliveryOptions {
+        protocol: request.protocol,
+        compression: request.compression,
+        retry: request.retry,
+        ..DeliveryOptions::default()
+    };
+    let Some(cfg) = config_for(settings, &options) else {
         return Err(DeliveryError::NoLocalLog);
     };
-    cfg.protocol = request.protocol;
-    cfg.compression = request.compression;
     #[cfg(feature = "otlp")]
     {
         export::run(&cfg, request, progress)

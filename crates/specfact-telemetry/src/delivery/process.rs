@@ -1,24 +1,26 @@
-//! Process mode: the host re-executes itself as a detached uploader.
+//! Process mode: the handle starts its [`UploaderCommand`] as a detached uploader.
 //!
 //! The host takes the uploader lock without waiting (if it is held, the running
-//! uploader will see the new line when it re-checks) and starts its own executable
-//! with [`UPLOADER_ARG`] and the job in [`UPLOADER_JOB_VAR`]. The child inherits the
-//! locked file, so the lock never lapses between the decision and the upload. It runs
-//! in its own session (no terminal; the shell does not wait for it and Ctrl-C to the
-//! host does not reach it), with its standard streams on `/dev/null` (stderr is kept
-//! in debug mode). The job holds the header values: like the host's own environment,
-//! a process environment is readable only by the same user.
+//! uploader will see the new line when it re-checks) and starts the command with the
+//! job in [`UPLOADER_JOB_VAR`]. The child inherits the locked file, so the lock never
+//! lapses between the decision and the upload. It runs in its own session (no
+//! terminal; the shell does not wait for it and Ctrl-C to the host does not reach
+//! it), with stdin and stdout on `/dev/null` and stderr on `/dev/null` — or, in debug
+//! mode, on the pair's `uploader.log` beside the delivery state: the uploader never
+//! writes to the terminal it left. The job holds the header values: like the host's
+//! own environment, a process environment is readable only by the same user.
 
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::config::{Compression, DeliveryConfig, Protocol, RetryPolicy};
 use super::lock::FileLock;
-use super::{UPLOADER_ARG, UPLOADER_JOB_VAR, debug, uploader};
+use super::{UPLOADER_JOB_VAR, UploaderCommand, debug, uploader, uploader_log};
 use crate::settings::{Header, Secret, Source};
-
 /// What the child needs: the delivery configuration, flattened.
 #[derive(Debug, Serialize, Deserialize)]
 struct Job {
@@ -118,9 +120,39 @@ impl Job {
     }
 }
 
+/// The uploader processes one handle started and has not reaped yet. Finished ones
+/// are reaped whenever the handle starts another, and when it is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Children(Mutex<Vec<Child>>);
+
+impl Children {
+    fn reap(&self) {
+        if let Ok(mut children) = self.0.lock() {
+            children.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        }
+    }
+
+    fn push(&self, child: Child) {
+        if let Ok(mut children) = self.0.lock() {
+            children.push(child);
+        }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        self.reap();
+    }
+}
+
 /// Starts a detached uploader unless one is already working on this log.
-pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> {
-    reap();
+pub(crate) fn start(
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    command: &UploaderCommand,
+    children: &Children,
+) -> std::io::Result<()> {
+    children.reap();
     let Some(lock) = FileLock::try_acquire(&cfg.files().uploader_lock)? else {
         debug(
             cfg,
@@ -128,129 +160,88 @@ pub(crate) fn start(cfg: &DeliveryConfig, enrol_at: u64) -> std::io::Result<()> 
         );
         return Ok(());
     };
-    let exe = std::env::current_exe()?;
-    let args: Vec<&str> = match super::options().uploader_args {
-        Some(args) => args.to_vec(),
-        None => vec![UPLOADER_ARG],
-    };
-    let pid = spawn_detached(&exe, &args, cfg, enrol_at, &lock)?;
-    debug(cfg, &format!("started uploader process {pid}"));
+    let child = spawn_detached(command, cfg, enrol_at, &lock)?;
+    debug(
+        cfg,
+        &format!(
+            "started uploader process {}; its debug output goes to {}",
+            child.id(),
+            cfg.files().uploader_log.display()
+        ),
+    );
+    children.push(child);
     // Our copy of the lock closes here; the child's copy keeps it held.
     drop(lock);
     Ok(())
 }
 
-/// Children not yet reaped (a long-running host in process mode).
-#[cfg(unix)]
-static PIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
-
-#[cfg(unix)]
-fn reap() {
-    if let Ok(mut pids) = PIDS.lock() {
-        pids.retain(|&pid| {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child with WNOHANG only reads its status.
-            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
-        });
+/// Where the uploader's stderr goes: its log in debug mode, nowhere otherwise.
+fn stderr_for(cfg: &DeliveryConfig) -> Stdio {
+    if !cfg.debug {
+        return Stdio::null();
+    }
+    match uploader_log::open(&cfg.files().uploader_log) {
+        Ok(file) => Stdio::from(file),
+        Err(_) => Stdio::null(),
     }
 }
 
-/// Forks and execs the uploader without waiting for the exec: the host only pays
-/// for the fork. The child gets its own session, standard streams on `/dev/null`
-/// (stderr kept in debug mode, so a caller capturing the host's stderr in debug mode
-/// waits for the uploader) and the locked file across the exec; every other
-/// descriptor of the host is closed. Everything it
-/// needs is allocated before the fork; after it, the child makes only
-/// async-signal-safe calls.
+fn command_for(
+    command: &UploaderCommand,
+    cfg: &DeliveryConfig,
+    enrol_at: u64,
+    lock_fd: Option<i32>,
+) -> std::io::Result<Command> {
+    let job =
+        serde_json::to_string(&Job::new(cfg, enrol_at, lock_fd)).map_err(std::io::Error::other)?;
+    let mut c = Command::new(&command.program);
+    c.args(&command.args)
+        .env(UPLOADER_JOB_VAR, job)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_for(cfg));
+    Ok(c)
+}
+
+/// Starts the uploader with `std::process::Command` and a small `pre_exec` that
+/// detaches it: a new session, every descriptor of the host closed except the
+/// locked file, which is kept across the exec. Closing also closes the pipe through
+/// which the standard library waits for the exec, so the host pays for the fork only,
+/// not for loading the uploader (if the exec fails, the child ends and the events
+/// wait in the log).
 #[cfg(unix)]
 fn spawn_detached(
-    exe: &std::path::Path,
-    args: &[&str],
+    command: &UploaderCommand,
     cfg: &DeliveryConfig,
     enrol_at: u64,
     lock: &FileLock,
-) -> std::io::Result<u32> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
+) -> std::io::Result<Child> {
     use std::os::unix::io::AsRawFd;
+    use std::os::unix::process::CommandExt;
 
     let lock_fd = lock.file().as_raw_fd();
-    let cstr = |b: &[u8]| CString::new(b).map_err(std::io::Error::other);
-    let job = serde_json::to_string(&Job::new(cfg, enrol_at, Some(lock_fd)))
-        .map_err(std::io::Error::other)?;
-    let path = cstr(exe.as_os_str().as_bytes())?;
-    let mut argv_owned = vec![path.clone()];
-    for a in args {
-        argv_owned.push(cstr(a.as_bytes())?);
-    }
-    let mut env_owned = Vec::new();
-    for (k, v) in std::env::vars_os() {
-        if k != UPLOADER_JOB_VAR {
-            let mut kv = k.as_bytes().to_vec();
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            if let Ok(c) = CString::new(kv) {
-                env_owned.push(c);
-            }
-        }
-    }
-    env_owned.push(cstr(format!("{UPLOADER_JOB_VAR}={job}").as_bytes())?);
-    let argv: Vec<*const libc::c_char> = argv_owned
-        .iter()
-        .map(|c| c.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let envp: Vec<*const libc::c_char> = env_owned
-        .iter()
-        .map(|c| c.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let devnull = cstr(b"/dev/null")?;
-    let keep_stderr = cfg.debug;
-    // SAFETY: sysconf only reads a limit.
+    let mut c = command_for(command, cfg, enrol_at, Some(lock_fd))?;
+    // SAFETY: sysconf only reads a limit (here, before the fork).
     let open_max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
     let max_fd = i32::try_from(open_max)
         .unwrap_or(i32::MAX)
         .clamp(1024, 65536)
         - 1;
-
-    // SAFETY: after fork the child calls only async-signal-safe functions (sigprocmask, close_range,
-    // setsid, open, dup2, close, fcntl, execve, _exit) on memory prepared above, and
-    // never returns into Rust code.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        unsafe {
-            let mut none: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // async-signal-safe functions (setsid, close_range/close, fcntl) on values copied
+    // into it; it allocates nothing and takes no lock.
+    unsafe {
+        c.pre_exec(move || {
             libc::setsid();
-            let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
-            if fd >= 0 {
-                libc::dup2(fd, 0);
-                libc::dup2(fd, 1);
-                if !keep_stderr {
-                    libc::dup2(fd, 2);
-                }
-                if fd > 2 {
-                    libc::close(fd);
-                }
-            }
             close_inherited(lock_fd, max_fd);
             let flags = libc::fcntl(lock_fd, libc::F_GETFD);
             if flags >= 0 {
                 libc::fcntl(lock_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
             }
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            libc::_exit(127);
-        }
+            Ok(())
+        });
     }
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    if let Ok(mut pids) = PIDS.lock() {
-        pids.push(pid);
-    }
-    Ok(pid as u32)
+    c.spawn()
 }
 
 /// In the forked child: closes every descriptor from 3 up except `keep`, so the
@@ -292,31 +283,13 @@ unsafe fn close_inherited(keep: i32, max_fd: i32) {
 }
 
 #[cfg(not(unix))]
-fn reap() {}
-
-#[cfg(not(unix))]
 fn spawn_detached(
-    exe: &std::path::Path,
-    args: &[&str],
+    command: &UploaderCommand,
     cfg: &DeliveryConfig,
     enrol_at: u64,
     _lock: &FileLock,
-) -> std::io::Result<u32> {
-    use std::process::{Command, Stdio};
-    let job =
-        serde_json::to_string(&Job::new(cfg, enrol_at, None)).map_err(std::io::Error::other)?;
-    let child = Command::new(exe)
-        .args(args)
-        .env(UPLOADER_JOB_VAR, job)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if cfg.debug {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()?;
-    Ok(child.id())
+) -> std::io::Result<Child> {
+    command_for(command, cfg, enrol_at, None)?.spawn()
 }
 
 /// The lock inherited from the host, if `fd` really is the uploader lock file.

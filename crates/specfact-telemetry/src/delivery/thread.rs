@@ -1,12 +1,14 @@
-//! Thread mode: one background thread per process sends for long-running hosts.
+//! Thread mode: a background thread, owned by one handle, sends for long-running hosts.
 //!
 //! A (log, endpoint) pair becomes due when `batch_size` events wait or the oldest
 //! has waited `batch_timeout`. The thread holds the uploader lock only while it
 //! sends, so uploader processes of other hosts can work between its batches. If the
-//! host exits first, the events simply wait in the log for the next run.
+//! host exits first, the events simply wait in the log for the next run. When the
+//! handle goes away ([`Worker`] dropped), the thread sends what was noted and ends;
+//! nobody waits for it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::config::DeliveryConfig;
@@ -25,6 +27,8 @@ struct Queue {
     pending: HashMap<String, Pending>,
     busy: bool,
     flush: bool,
+    /// The handle is gone: send what is pending, then end.
+    stop: bool,
 }
 
 struct Shared {
@@ -33,66 +37,82 @@ struct Shared {
     idle: Condvar,
 }
 
-static SHARED: OnceLock<Option<Arc<Shared>>> = OnceLock::new();
-
-fn shared() -> Option<&'static Arc<Shared>> {
-    SHARED
-        .get_or_init(|| {
-            let s = Arc::new(Shared {
-                queue: Mutex::new(Queue::default()),
-                wake: Condvar::new(),
-                idle: Condvar::new(),
-            });
-            let worker = Arc::clone(&s);
-            std::thread::Builder::new()
-                .name("specfact-telemetry-upload".into())
-                .spawn(move || work(&worker))
-                .ok()
-                .map(|_| s)
-        })
-        .as_ref()
+/// The background thread of one handle.
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
 }
 
-/// Notes one appended event for the background thread.
-pub(crate) fn notify(cfg: &DeliveryConfig, enrol_at: u64) {
-    let Some(s) = shared() else { return };
-    let Ok(mut q) = s.queue.lock() else { return };
-    let p = q.pending.entry(cfg.key()).or_insert_with(|| Pending {
-        cfg: cfg.clone(),
-        enrol_at,
-        count: 0,
-        since: Instant::now(),
-    });
-    p.count += 1;
-    // Wake the worker when a batch starts, so it sleeps until this batch's timeout
-    // rather than a deadline computed before it existed, and when a batch is full.
-    if p.count == 1 || p.count >= cfg.batch_size {
-        s.wake.notify_all();
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Worker")
     }
 }
 
-/// Sends everything noted so far and waits up to `timeout` for the thread to go idle.
-pub(crate) fn flush(timeout: Duration) -> bool {
-    let Some(Some(s)) = SHARED.get() else {
-        return true;
-    };
-    let deadline = Instant::now() + timeout;
-    let Ok(mut q) = s.queue.lock() else {
-        return false;
-    };
-    q.flush = true;
-    s.wake.notify_all();
-    while q.busy || !q.pending.is_empty() {
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
+impl Worker {
+    /// Starts the thread; `None` if the system refused one (events wait in the log).
+    pub(crate) fn start() -> Option<Worker> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            idle: Condvar::new(),
+        });
+        let worker = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("specfact-telemetry-upload".into())
+            .spawn(move || work(&worker))
+            .ok()
+            .map(|_| Worker { shared })
+    }
+
+    /// Notes one appended event for the background thread.
+    pub(crate) fn notify(&self, cfg: &DeliveryConfig, enrol_at: u64) {
+        let s = &self.shared;
+        let Ok(mut q) = s.queue.lock() else { return };
+        let p = q.pending.entry(cfg.key()).or_insert_with(|| Pending {
+            cfg: cfg.clone(),
+            enrol_at,
+            count: 0,
+            since: Instant::now(),
+        });
+        p.count += 1;
+        // Wake the worker when a batch starts, so it sleeps until this batch's timeout
+        // rather than a deadline computed before it existed, and when a batch is full.
+        if p.count == 1 || p.count >= cfg.batch_size {
+            s.wake.notify_all();
         }
-        q = match s.idle.wait_timeout(q, deadline - now) {
-            Ok((g, _)) => g,
-            Err(_) => return false,
-        };
     }
-    true
+
+    /// Sends everything noted so far and waits up to `timeout` for the thread to go idle.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let s = &self.shared;
+        let deadline = Instant::now() + timeout;
+        let Ok(mut q) = s.queue.lock() else {
+            return false;
+        };
+        q.flush = true;
+        s.wake.notify_all();
+        while q.busy || !q.pending.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            q = match s.idle.wait_timeout(q, deadline - now) {
+                Ok((g, _)) => g,
+                Err(_) => return false,
+            };
+        }
+        true
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.shared.queue.lock() {
+            q.stop = true;
+            q.flush = true;
+        }
+        self.shared.wake.notify_all();
+    }
 }
 
 fn work(s: &Shared) {
@@ -101,7 +121,7 @@ fn work(s: &Shared) {
             let Ok(mut q) = s.queue.lock() else { return };
             loop {
                 let now = Instant::now();
-                let flush = q.flush;
+                let flush = q.flush || q.stop;
                 let keys: Vec<String> = q
                     .pending
                     .iter()
@@ -118,6 +138,9 @@ fn work(s: &Shared) {
                 }
                 q.flush = false;
                 s.idle.notify_all();
+                if q.stop {
+                    return;
+                }
                 let wait = q
                     .pending
                     .values()
