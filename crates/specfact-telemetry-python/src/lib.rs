@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use specfact_telemetry::delivery::{self, DeliveryMode, DeliveryOptions};
+use specfact_telemetry::delivery::{self, DeliveryMode, DeliveryOptions, UploaderCommand};
 use specfact_telemetry::{
     EnvSnapshot, Outcome, Settings, SettingsFiles, Telemetry, TelemetryBuilder, Value,
 };
@@ -80,22 +80,25 @@ fn resolve_settings(config_file: Option<PathBuf>, opt_in_file: Option<PathBuf>) 
     .unwrap_or((false, None, Vec::new(), None, false, "disabled"))
 }
 
-/// How delivery runs for a Python host: never in a thread of the host (a fork would
-/// copy it half-way) and never by re-executing the host (its interpreter may not find
-/// the package). Without the uploader program, events wait in the log for
-/// `specfact-telemetry export`.
-fn configure_delivery() {
-    delivery::configure(DeliveryOptions {
-        mode: DeliveryMode::Manual,
-        ..DeliveryOptions::default()
-    });
-}
-
-/// The delivery of one handle: the detached uploader program when it is installed.
+/// How a handle delivers: in the detached `specfact-telemetry` program installed with
+/// this package, started with the uploader argument (its `main` takes the job from the
+/// environment, delivers and exits). Never in a thread of the host (a fork would copy
+/// it half-way, and a thread could hold the host's exit) and never by re-executing the
+/// host (inside a venv its interpreter may be a base one without this package). Without
+/// the program, events wait in the log for `specfact-telemetry export`.
 fn delivery_for(builder: TelemetryBuilder, uploader: Option<PathBuf>) -> TelemetryBuilder {
-    // Until delivery can be pointed at another program, events wait in the log.
-    let _ = uploader;
-    builder
+    let options = match uploader {
+        Some(program) => DeliveryOptions {
+            mode: DeliveryMode::Process,
+            uploader: Some(UploaderCommand::new(program, [delivery::UPLOADER_ARG])),
+            ..DeliveryOptions::default()
+        },
+        None => DeliveryOptions {
+            mode: DeliveryMode::Manual,
+            ..DeliveryOptions::default()
+        },
+    };
+    builder.delivery(options)
 }
 
 /// One telemetry handle: a session, its settings and its local log.
@@ -229,7 +232,6 @@ fn uploader_arg() -> &'static str {
 /// The extension module.
 #[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    configure_delivery();
     m.add_class::<Handle>()?;
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(uploader_arg, m)?)?;
