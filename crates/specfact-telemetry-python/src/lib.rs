@@ -21,6 +21,7 @@
 mod convert;
 mod overrides;
 
+use std::ffi::OsString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,7 +41,8 @@ type SettingsView = (
     bool,
     Option<String>,
     Vec<(String, String)>,
-    Option<PathBuf>,
+    // A str, not a pathlib.Path: importing pathlib would cost more than all the rest.
+    Option<OsString>,
     bool,
     &'static str,
 );
@@ -72,7 +74,7 @@ fn resolve_settings(config_file: Option<PathBuf>, opt_in_file: Option<PathBuf>) 
                 .iter()
                 .map(|h| (h.name.clone(), h.value.expose().to_owned()))
                 .collect(),
-            s.local_path.value.clone(),
+            s.local_path.value.clone().map(PathBuf::into_os_string),
             s.debug.value,
             s.opt_in_source.as_str(),
         )
@@ -163,10 +165,11 @@ impl Handle {
 
     /// The local log's path, when enabled.
     #[getter]
-    fn local_path(&self) -> Option<PathBuf> {
+    fn local_path(&self) -> Option<OsString> {
         self.telemetry
             .settings()
             .and_then(|s| s.local_path.value.clone())
+            .map(PathBuf::into_os_string)
     }
 
     /// Records one finished command and returns the JSON line appended to the local

@@ -9,13 +9,14 @@ use specfact_telemetry::settings::{
     is_valid_header_value, validate_endpoint,
 };
 
-/// `(enabled, endpoint, headers, local_path, debug, opt_in_source)`.
+/// `(enabled, endpoint, headers, local_path, debug, opt_in_source)`; a `local_path` of
+/// `None` keeps the resolved one.
 #[derive(Debug, FromPyObject)]
 pub(crate) struct Overrides(
     bool,
     Option<String>,
     Vec<(String, String)>,
-    PathBuf,
+    Option<PathBuf>,
     bool,
     String,
 );
@@ -46,7 +47,9 @@ impl Overrides {
             }
         });
         settings.endpoint = keep_source(&settings.endpoint, endpoint);
-        settings.local_path = keep_source(&settings.local_path, Some(local_path));
+        if let Some(path) = local_path {
+            settings.local_path = keep_source(&settings.local_path, Some(path));
+        }
         let before = std::mem::take(&mut settings.headers);
         settings.headers = headers
             .into_iter()

@@ -29,7 +29,6 @@ For SpecFact CLI itself, :mod:`specfact_telemetry.compat` replaces ``specfact_cl
 from __future__ import annotations
 
 from contextvars import ContextVar
-from functools import wraps
 
 from . import _native
 from ._block import DISABLED, Block
@@ -80,6 +79,8 @@ class Telemetry:
 
         Inside it, :meth:`record` adds fields to the running command.
         """
+
+        from functools import wraps
 
         def decorate(function):
             @wraps(function)

@@ -16,7 +16,7 @@ class Handle:
         self,
         cli_version: Optional[str] = ...,
         overrides: Optional[
-            tuple[bool, Optional[str], list[tuple[str, str]], _Path, bool, str]
+            tuple[bool, Optional[str], list[tuple[str, str]], Optional[_Path], bool, str]
         ] = ...,
         config_file: Optional[_Path] = ...,
         opt_in_file: Optional[_Path] = ...,

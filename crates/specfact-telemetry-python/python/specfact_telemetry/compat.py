@@ -28,8 +28,6 @@ with this library's guarantees instead of the original's:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import _native
 from ._block import DISABLED, Block
@@ -37,9 +35,11 @@ from ._uploader import find as _find_uploader
 
 __all__ = ["TelemetryManager", "TelemetrySettings", "telemetry"]
 
-OPT_IN_FILE = Path.home() / ".specfact" / "telemetry.opt-in"
-TELEMETRY_CONFIG_FILE = Path.home() / ".specfact" / "telemetry.yaml"
-DEFAULT_LOCAL_LOG = Path.home() / ".specfact" / "telemetry.log"
+# `OPT_IN_FILE`, `TELEMETRY_CONFIG_FILE` and `DEFAULT_LOCAL_LOG` (paths under
+# `~/.specfact/`) and `TelemetrySettings` are made on first use, by `__getattr__` below:
+# `pathlib` and `dataclasses` would otherwise cost a host that never looks at them more
+# than everything else this module does at import.
+_PATH_NAMES = ("OPT_IN_FILE", "TELEMETRY_CONFIG_FILE", "DEFAULT_LOCAL_LOG")
 
 ALLOWED_FIELDS = {
     "command",
@@ -81,40 +81,99 @@ def _map_findings(command: str, metadata: dict) -> None:
             return
 
 
-@dataclass(frozen=True)
-class TelemetrySettings:
-    """Telemetry settings; :meth:`from_env` resolves them, tests build them by keyword."""
+def __getattr__(name: str):
+    module = globals()
+    if name in _PATH_NAMES:
+        from pathlib import Path
 
-    enabled: bool
-    endpoint: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    local_path: Path = DEFAULT_LOCAL_LOG
-    debug: bool = False
-    opt_in_source: str = "disabled"
+        specfact = Path.home() / ".specfact"
+        module.setdefault("OPT_IN_FILE", specfact / "telemetry.opt-in")
+        module.setdefault("TELEMETRY_CONFIG_FILE", specfact / "telemetry.yaml")
+        module.setdefault("DEFAULT_LOCAL_LOG", specfact / "telemetry.log")
+        return module[name]
+    if name == "TelemetrySettings":
+        return module.setdefault("TelemetrySettings", _define_settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    @classmethod
-    def from_env(cls) -> TelemetrySettings:
-        """Resolves the settings: environment, then ``TELEMETRY_CONFIG_FILE``, then
-        ``OPT_IN_FILE`` (module globals, read at call time), then defaults.
 
-        Off in test environments (``TEST_MODE=true``, ``PYTEST_CURRENT_TEST``) and under
-        ``DO_NOT_TRACK``. Never raises: bad values are ignored (and explained with
-        ``SPECFACT_TELEMETRY_DEBUG``).
-        """
-        try:
-            enabled, endpoint, headers, local_path, debug, source = _native.resolve_settings(
-                str(TELEMETRY_CONFIG_FILE), str(OPT_IN_FILE)
-            )
-        except Exception:
-            return cls(enabled=False)
-        return cls(
-            enabled=enabled,
-            endpoint=endpoint,
-            headers=dict(headers),
-            local_path=Path(local_path) if local_path else DEFAULT_LOCAL_LOG,
-            debug=debug,
-            opt_in_source=source,
-        )
+def _settings_files() -> tuple[str | None, str | None]:
+    """The settings files named by the module globals, or (None, None) for the defaults
+    under `~/.specfact/` (read at call time: tests monkeypatch them)."""
+    module = globals()
+    if "OPT_IN_FILE" not in module and "TELEMETRY_CONFIG_FILE" not in module:
+        return None, None
+    this = sys.modules[__name__]
+    return str(this.TELEMETRY_CONFIG_FILE), str(this.OPT_IN_FILE)
+
+
+def _resolve() -> tuple:
+    """`(enabled, endpoint, headers, local_path, debug, opt_in_source)` from the
+    environment and the settings files; off if anything goes wrong."""
+    try:
+        return _native.resolve_settings(*_settings_files())
+    except Exception:
+        return (False, None, [], None, False, "disabled")
+
+
+def _define_settings():
+    from dataclasses import dataclass, field
+    from pathlib import Path
+
+    default_log = sys.modules[__name__].DEFAULT_LOCAL_LOG
+
+    @dataclass(frozen=True)
+    class TelemetrySettings:
+        """Telemetry settings; :meth:`from_env` resolves them, tests build them by keyword."""
+
+        enabled: bool
+        endpoint: str | None = None
+        headers: dict[str, str] = field(default_factory=dict)
+        local_path: Path = default_log
+        debug: bool = False
+        opt_in_source: str = "disabled"
+
+        @classmethod
+        def from_env(cls) -> TelemetrySettings:
+            """Resolves the settings: environment, then ``TELEMETRY_CONFIG_FILE``, then
+            ``OPT_IN_FILE`` (module globals, read at call time), then defaults.
+
+            Off in test environments (``TEST_MODE=true``, ``PYTEST_CURRENT_TEST``) and
+            under ``DO_NOT_TRACK``. Never raises: bad values are ignored (and explained
+            with ``SPECFACT_TELEMETRY_DEBUG``).
+            """
+            return _settings_from_view(cls, _resolve())
+
+    TelemetrySettings.__module__ = __name__
+    TelemetrySettings.__qualname__ = "TelemetrySettings"
+    return TelemetrySettings
+
+
+def _settings_from_view(cls, view):
+    from pathlib import Path
+
+    enabled, endpoint, headers, local_path, debug, source = view
+    return cls(
+        enabled=enabled,
+        endpoint=endpoint,
+        headers=dict(headers),
+        local_path=Path(local_path) if local_path else sys.modules[__name__].DEFAULT_LOCAL_LOG,
+        debug=debug,
+        opt_in_source=source,
+    )
+
+
+def _view_of(settings) -> tuple:
+    headers = getattr(settings, "headers", None) or {}
+    local_path = getattr(settings, "local_path", None)
+    endpoint = getattr(settings, "endpoint", None)
+    return (
+        bool(getattr(settings, "enabled", False)),
+        endpoint if isinstance(endpoint, str) else None,
+        [(str(k), str(v)) for k, v in dict(headers).items()],
+        None if local_path is None else str(local_path),
+        bool(getattr(settings, "debug", False)),
+        str(getattr(settings, "opt_in_source", "disabled")),
+    )
 
 
 def _cli_version() -> str | None:
@@ -128,15 +187,24 @@ class TelemetryManager:
 
     TELEMETRY_VERSION = "1.0"
 
-    def __init__(self, settings: TelemetrySettings | None = None) -> None:
-        if settings is None:
-            settings = TelemetrySettings.from_env()
-        self._settings = settings
-        self._enabled = bool(settings.enabled)
+    def __init__(self, settings=None) -> None:
+        # Settings given by the host are obeyed as given (even in a test environment:
+        # that is how a host's tests check its telemetry); otherwise they are resolved
+        # now, once, like the original.
+        self._given = settings
+        self._view = _resolve() if settings is None else _view_of(settings)
+        self._enabled = bool(self._view[0])
         # The native handle is made by the first tracked command, when SpecFact's
         # version is known.
         self._handle = None
         self._last_line: str | None = None
+
+    @property
+    def _settings(self):
+        """The settings in force, as a ``TelemetrySettings``."""
+        if self._given is None:
+            self._given = _settings_from_view(sys.modules[__name__].TelemetrySettings, self._view)
+        return self._given
 
     @property
     def enabled(self) -> bool:
@@ -172,19 +240,12 @@ class TelemetryManager:
     def _native_handle(self):
         handle = self._handle
         if handle is None:
-            s = self._settings
+            config_file, opt_in_file = _settings_files()
             handle = _native.Handle(
                 cli_version=_cli_version(),
-                overrides=(
-                    bool(s.enabled),
-                    s.endpoint if isinstance(s.endpoint, str) else None,
-                    [(str(k), str(v)) for k, v in dict(s.headers or {}).items()],
-                    str(s.local_path),
-                    bool(s.debug),
-                    str(s.opt_in_source),
-                ),
-                config_file=str(TELEMETRY_CONFIG_FILE),
-                opt_in_file=str(OPT_IN_FILE),
+                overrides=self._view,
+                config_file=config_file,
+                opt_in_file=opt_in_file,
                 uploader=_find_uploader,
             )
             self._handle = handle
@@ -197,11 +258,15 @@ class TelemetryManager:
             self._last_line = line
 
 
+class _Off:
+    enabled = False
+
+
 def _make_singleton() -> TelemetryManager:
     try:
         return TelemetryManager()
     except Exception:
-        return TelemetryManager(TelemetrySettings(enabled=False))
+        return TelemetryManager(_Off())
 
 
 # The shared instance SpecFact's commands use.
