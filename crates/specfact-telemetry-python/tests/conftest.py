@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from specfact_telemetry.compat import TelemetryManager, TelemetrySettings
 
 

@@ -11,7 +11,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import clean_env, read_events, run_python
 from specfact_telemetry import _uploader
 

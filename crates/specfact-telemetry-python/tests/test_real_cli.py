@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import clean_env, read_events
 
 LAUNCHER = Path(__file__).parent / "support" / "specfact_launcher.py"

@@ -7,7 +7,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-
 import specfact_telemetry.compat as compat
 from specfact_telemetry.compat import TelemetrySettings
 

@@ -6,7 +6,6 @@ import io
 import re
 
 import pytest
-
 from conftest import read_events
 from specfact_telemetry.compat import TelemetryManager, TelemetrySettings
 

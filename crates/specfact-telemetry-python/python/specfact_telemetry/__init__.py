@@ -154,4 +154,3 @@ def command(name: str, **metadata):
 def record(fields) -> None:
     """Adds fields to the innermost running command, if any."""
     Telemetry.record(fields)
-

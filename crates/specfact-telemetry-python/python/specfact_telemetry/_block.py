@@ -81,9 +81,7 @@ class Block:
             # entered the block records it, so a fork never records it twice.
             if getpid() == self._pid:
                 success, error = outcome(exc_type)
-                self._finish(
-                    self._command, self._metadata, success, error, perf_counter() - self._start
-                )
+                self._finish(self._command, self._metadata, success, error, perf_counter() - self._start)
         except Exception:
             pass
         return False

@@ -15,9 +15,7 @@ class Handle:
     def __init__(
         self,
         cli_version: Optional[str] = ...,
-        overrides: Optional[
-            tuple[bool, Optional[str], list[tuple[str, str]], Optional[_Path], bool, str]
-        ] = ...,
+        overrides: Optional[tuple[bool, Optional[str], list[tuple[str, str]], Optional[_Path], bool, str]] = ...,
         config_file: Optional[_Path] = ...,
         opt_in_file: Optional[_Path] = ...,
         uploader: Optional[Callable[[], Optional[str]]] = ...,
