@@ -79,6 +79,11 @@ def stage_program(profile: str = "release") -> Path:
     target = scripts / PROGRAM
     shutil.copy2(executable, target)
     target.chmod(0o755)
+    # The workspace's profiles keep debug information for benchmarks; the installed
+    # program does not need it (best effort: without `strip` the program is just larger).
+    strip = shutil.which("strip")
+    if strip and os.name != "nt":
+        subprocess.run([strip, "-S", str(target)], check=False, stderr=subprocess.DEVNULL)
     return target
 
 
