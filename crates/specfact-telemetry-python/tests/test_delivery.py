@@ -4,8 +4,10 @@ package is the detached uploader; the host never waits for the collector."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import socket
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,3 +84,15 @@ def test_a_black_holed_collector_does_not_hold_the_host(home):
         assert done.stderr == ""
     finally:
         hole.close()
+
+
+def test_the_installed_program_is_the_specfact_telemetry_cli(home):
+    program = _uploader.find()
+    assert program is not None
+    done = subprocess.run(
+        [program, "status", "--json"], env=clean_env(home), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["enabled"] is False
+    assert list(home.iterdir()) == []  # status creates nothing while telemetry is off
