@@ -110,6 +110,8 @@ pub use event::{Event, FieldValue};
 pub use log::LocalLog;
 pub use sanitize::{DropReason, Dropped, MachineIdentity, RecheckMemo, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
-pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};
+pub use settings::{
+    Diagnostic, DisabledReason, OptInSource, Setting, Settings, SettingsFiles, Source,
+};
 pub use tracker::{CommandGuard, Outcome, Telemetry, TelemetryBuilder, error_type_name};
 pub use value::Value;

@@ -393,6 +393,12 @@ impl CommandGuard {
         self.finish_with(false, Some(error_type.to_owned()))
     }
 
+    /// Records the command as failed without an error type: it was stopped rather than
+    /// failing with an error (an exit request, an interrupt from the user).
+    pub fn stopped(mut self) -> Outcome {
+        self.finish_with(false, None)
+    }
+
     /// Records the command as failed, naming the error by its type (see [`error_type_name`]).
     pub fn failure_from<E: Any>(mut self, error: &E) -> Outcome {
         let name = error_type_name(error);
@@ -583,6 +589,21 @@ mod tests {
             Event::from_json_line(line.as_bytes()).unwrap().duration_ms,
             None
         );
+    }
+
+    #[test]
+    fn a_stopped_command_is_a_failure_without_an_error_type() {
+        let home = tempfile::tempdir().unwrap();
+        let env = EnvSnapshot::from_pairs([("SPECFACT_TELEMETRY_OPT_IN", "true")]);
+        let t = Telemetry::builder(Settings::resolve(&env, Some(home.path())))
+            .identity(MachineIdentity::default())
+            .build();
+        let Outcome::Recorded(e) = t.track_command("plan.init", crate::metadata!()).stopped()
+        else {
+            panic!("not recorded")
+        };
+        assert!(!e.success);
+        assert_eq!(e.error, None);
     }
 
     #[test]

@@ -1087,3 +1087,33 @@ proptest! {
         check_invariants(&s);
     }
 }
+
+#[test]
+fn files_named_by_the_host_replace_the_home_directory_ones() {
+    let home = Home::new(Some(b"enabled: false\n"), Some(b"false"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let files = specfact_telemetry::SettingsFiles {
+        config: elsewhere.path().join("t.yaml"),
+        opt_in: elsewhere.path().join("t.opt-in"),
+    };
+    std::fs::write(&files.opt_in, "yes\n").unwrap();
+    std::fs::write(&files.config, "endpoint: http://127.0.0.1:4318/v1/traces\n").unwrap();
+    let env = EnvSnapshot::empty();
+    let s = Settings::resolve_with_files(&env, Some(home.path()), &files);
+    assert!(s.enabled);
+    assert_eq!(s.opt_in_source, OptInSource::File);
+    assert_eq!(
+        s.endpoint.value.as_deref(),
+        Some("http://127.0.0.1:4318/v1/traces")
+    );
+    // The default log stays under the home directory.
+    assert_eq!(
+        s.local_path.value,
+        Some(home.path().join(".specfact/telemetry.log"))
+    );
+    // Absent named files opt nothing in, whatever the home directory holds.
+    std::fs::remove_file(&files.opt_in).unwrap();
+    let s = Settings::resolve_with_files(&env, Some(home.path()), &files);
+    assert!(!s.enabled);
+    assert_eq!(s.disabled_reason, Some(DisabledReason::NotOptedIn));
+}

@@ -314,6 +314,16 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The two files settings are read from, when a host names them itself
+/// (see [`Settings::resolve_with_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsFiles {
+    /// The YAML configuration (normally `~/.specfact/telemetry.yaml`).
+    pub config: PathBuf,
+    /// The opt-in file (normally `~/.specfact/telemetry.opt-in`).
+    pub opt_in: PathBuf,
+}
+
 /// The resolved telemetry settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -362,7 +372,18 @@ impl Settings {
     /// creates nothing. Never fails: every problem becomes a [`Diagnostic`]. The rules are
     /// in the [module documentation](self).
     pub fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
-        resolve::resolve(env, home)
+        resolve::resolve(env, home, None)
+    }
+
+    /// Like [`Settings::resolve`], but reads the YAML configuration and the opt-in file
+    /// from the given paths instead of `home/.specfact/` (for hosts whose own tests point
+    /// them elsewhere). The home directory still gives the default local log and `~`.
+    pub fn resolve_with_files(
+        env: &EnvSnapshot,
+        home: Option<&Path>,
+        files: &SettingsFiles,
+    ) -> Settings {
+        resolve::resolve(env, home, Some(files))
     }
 
     /// Resolves settings from the current process environment and `$HOME`.

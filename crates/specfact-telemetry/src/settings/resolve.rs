@@ -133,17 +133,33 @@ struct Resolver<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
-pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
+pub(super) fn resolve(
+    env: &EnvSnapshot,
+    home: Option<&Path>,
+    files: Option<&super::SettingsFiles>,
+) -> Settings {
     let config_dir = home.map(|h| h.join(DIR_NAME));
-    // One stat answers the commonest case, a machine that never opted in: without a
-    // `~/.specfact` neither file can exist, and two failed opens cost three times more.
-    // Anything but "not found" (e.g. `.specfact` is a file) goes on to the reads, which
-    // report it.
-    let files_dir = config_dir.as_deref().filter(|dir| {
-        std::fs::metadata(dir).map_or_else(|e| e.kind() != std::io::ErrorKind::NotFound, |_| true)
-    });
     let mut diagnostics = Vec::new();
-    let config = files_dir.and_then(|dir| yaml::load(&dir.join(CONFIG_FILE), &mut diagnostics));
+    let (config_file, opt_in_file) = match files {
+        Some(f) => (Some(f.config.clone()), Some(f.opt_in.clone())),
+        None => {
+            // One stat answers the commonest case, a machine that never opted in: without a
+            // `~/.specfact` neither file can exist, and two failed opens cost three times more.
+            // Anything but "not found" (e.g. `.specfact` is a file) goes on to the reads, which
+            // report it.
+            let files_dir = config_dir.as_deref().filter(|dir| {
+                std::fs::metadata(dir)
+                    .map_or_else(|e| e.kind() != std::io::ErrorKind::NotFound, |_| true)
+            });
+            (
+                files_dir.map(|dir| dir.join(CONFIG_FILE)),
+                files_dir.map(|dir| dir.join(OPT_IN_FILE)),
+            )
+        }
+    };
+    let config = config_file
+        .as_deref()
+        .and_then(|path| yaml::load(path, &mut diagnostics));
     let mut r = Resolver {
         env,
         home,
@@ -151,7 +167,7 @@ pub(super) fn resolve(env: &EnvSnapshot, home: Option<&Path>) -> Settings {
         diagnostics,
     };
 
-    let decision = r.enabled(files_dir);
+    let decision = r.enabled(opt_in_file.as_deref());
     let endpoint = r.setting(
         ENDPOINT,
         "endpoint",
@@ -248,7 +264,7 @@ impl<'a> Resolver<'a> {
         self.config.as_ref().and_then(|c| c.get(key))
     }
 
-    fn enabled(&mut self, config_dir: Option<&Path>) -> Enabled {
+    fn enabled(&mut self, opt_in_file: Option<&Path>) -> Enabled {
         let test_mode = self.env_switch(TEST_MODE).is_some_and(is_truthy);
         let pytest = self
             .env
@@ -303,7 +319,7 @@ impl<'a> Resolver<'a> {
         if yaml_enabled == Some(true) {
             return Enabled::on(OptInSource::Config, Source::Config);
         }
-        match config_dir.and_then(|dir| self.opt_in_file(&dir.join(OPT_IN_FILE))) {
+        match opt_in_file.and_then(|path| self.opt_in_file(path)) {
             Some(true) => Enabled::on(OptInSource::File, Source::File),
             Some(false) => Enabled::off(DisabledReason::OptedOut(Source::File)),
             None if yaml_enabled == Some(false) => {
