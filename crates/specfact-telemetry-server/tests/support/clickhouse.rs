@@ -46,9 +46,14 @@ impl ClickHouse {
     /// Returns `None` (after a note on stderr) when `clickhouse-server` is not installed and
     /// [`REQUIRE_VAR`] is not set. Panics with the server's own log when it fails to start.
     pub fn start() -> Option<ClickHouse> {
-        let Some(bin) = find_server() else {
+        Self::start_with(find_server(), std::env::var_os(REQUIRE_VAR).is_some())
+    }
+
+    /// [`ClickHouse::start`] with the binary already looked for and whether it is required.
+    pub fn start_with(server: Option<PathBuf>, required: bool) -> Option<ClickHouse> {
+        let Some(bin) = server else {
             assert!(
-                std::env::var_os(REQUIRE_VAR).is_none(),
+                !required,
                 "clickhouse-server not found on PATH or in /usr/sbin, and {REQUIRE_VAR} is set: \
                  install it (scripts/install-test-deps installs Debian's clickhouse-server) or \
                  point {SERVER_VAR} at the binary"
