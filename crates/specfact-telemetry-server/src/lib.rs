@@ -22,4 +22,8 @@
 
 #![warn(missing_docs)]
 
+pub mod body;
+pub mod decode;
+pub mod ingest;
+pub mod server;
 pub mod store;
