@@ -331,3 +331,37 @@ fn tables_of_another_shape_are_refused_with_their_missing_columns() {
     assert!(err.contains("spans.command String"), "{err}");
     assert!(err.contains("ALTER TABLE"), "{err}");
 }
+
+#[test]
+fn servers_running_retention_at_once_delete_exactly_the_older_spans() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let servers: Vec<_> = (0..3).map(|_| open(&ch, "t")).collect();
+    let spans: Vec<_> = (0..90)
+        .map(|n| span(n, BASE + u64::from(n) * DAY))
+        .collect();
+    servers[0].insert(&spans).unwrap();
+    let cut = SystemTime::UNIX_EPOCH + Duration::from_secs(BASE + 40 * DAY);
+    let deleted: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|server| s.spawn(move || server.retain(cut).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // Each reports what was older than the cut when it looked (all 40, or none if another
+    // server had already deleted them); what is left is exact.
+    assert!(deleted.iter().all(|&n| n == 40 || n == 0), "{deleted:?}");
+    assert!(deleted.contains(&40));
+    for server in &servers {
+        assert_eq!(
+            read_all(&**server, SystemTime::UNIX_EPOCH),
+            spans[40..].to_vec()
+        );
+    }
+    assert_eq!(
+        ch.query_u64("SELECT count() FROM system.mutations WHERE is_done = 0"),
+        0
+    );
+}

@@ -261,6 +261,9 @@ impl Store for ClickHouseStore {
             return Ok(0);
         }
         self.drop_old_months(cut)?;
+        // Another server's deletion may be running (each replica runs retention): let it
+        // finish, then delete only what it left.
+        self.wait_for_mutations()?;
         if self.number(&schema::count_before(cut))? > 0 {
             self.client
                 .text(&schema::delete_before(cut))
