@@ -350,10 +350,10 @@ fn servers_running_retention_at_once_delete_exactly_the_older_spans() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    // Each reports what was older than the cut when it looked (all 40, or none if another
-    // server had already deleted them); what is left is exact.
-    assert!(deleted.iter().all(|&n| n == 40 || n == 0), "{deleted:?}");
-    assert!(deleted.contains(&40));
+    // Each reports what was older than the cut when it looked (another server may have
+    // deleted some already); the first to delete saw all 40. What is left is exact.
+    assert!(deleted.iter().all(|&n| n <= 40), "{deleted:?}");
+    assert_eq!(deleted.iter().max(), Some(&40), "{deleted:?}");
     for server in &servers {
         assert_eq!(
             read_all(&**server, SystemTime::UNIX_EPOCH),
