@@ -8,9 +8,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
 use specfact_telemetry_server::store::{self, StoreLocation};
 use support::otlp::repro_batch;
-use support::{Backend, Server, gzip};
+use support::{Backend, Server, find_rotel, free_port, gzip, http, required, wait_listening};
 
 const PB: &str = "application/x-protobuf";
 
@@ -79,4 +82,93 @@ fn replicas_sharing_one_clickhouse_store_each_span_once() {
     // Racing replicas may both count a span as new; never more duplicates than deliveries.
     let total = replicas[0].stats()["duplicates_total"].as_u64().unwrap();
     assert!((1000..=1000 + 7 * 1000).contains(&total), "{total}");
+}
+
+/// Kills and reaps a child process when dropped.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_collector_and_direct_clients_reach_different_replicas_with_the_ingest_token() {
+    let Some(b) = Backend::clickhouse() else {
+        return;
+    };
+    let Some(rotel) = required(find_rotel(), "rotel-agent") else {
+        return;
+    };
+    let token = "t0ken-for-the-scale-out-test";
+    let replicas = [
+        b.start(&["--ingest-token", token]),
+        b.start(&["--ingest-token", token]),
+    ];
+    // rotel forwards to replica 1 as the README shows, the token in a custom header.
+    let (rotel_http, rotel_grpc) = (free_port(), free_port());
+    let dir = b.dir.path();
+    let _rotel = Reaped(
+        Command::new(rotel)
+            .args([
+                "start",
+                "--otlp-http-endpoint",
+                &format!("127.0.0.1:{rotel_http}"),
+            ])
+            .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{rotel_grpc}")])
+            .args(["--exporter", "otlp", "--otlp-exporter-protocol", "http"])
+            .args(["--otlp-exporter-compression", "gzip"])
+            .args([
+                "--otlp-exporter-endpoint",
+                &format!("http://127.0.0.1:{}", replicas[1].port),
+            ])
+            .args([
+                "--otlp-exporter-custom-headers",
+                &format!("Authorization=Bearer {token}"),
+            ])
+            .args(["--pid-file", &dir.join("rotel.pid").to_string_lossy()])
+            .args(["--log-file", &dir.join("rotel.log").to_string_lossy()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_listening(rotel_http, "rotel-agent");
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("Content-Type", PB),
+        ("Content-Encoding", "gzip"),
+        ("Authorization", bearer.as_str()),
+    ];
+    // Spans 1..=300 directly to replica 0, spans 201..=500 through rotel to replica 1.
+    for first in [1u64, 101, 201] {
+        let r = http(
+            replicas[0].port,
+            "POST",
+            "/v1/traces",
+            &headers,
+            &gzip(&repro_batch(first, 100)),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    for first in [201u64, 301, 401] {
+        let body = gzip(&repro_batch(first, 100));
+        let r = http(rotel_http, "POST", "/v1/traces", &headers[..2], &body);
+        assert_eq!(r.status, 200, "rotel: {}", r.text());
+    }
+    let got = replicas[0].wait_for("events_stored", 500, Duration::from_secs(30));
+    assert_eq!(got, 500, "{}", replicas[0].stats());
+    assert_eq!(
+        replicas[1].wait_for("duplicates_total", 100, Duration::from_secs(10)),
+        100
+    );
+    assert_eq!(replicas[1].stat("spans_accepted"), 300);
+    let unique: BTreeSet<u64> = stored_numbers(&b).into_iter().collect();
+    assert_eq!(unique, (1..=500).collect());
+    // Without the token, neither replica takes anything.
+    let r = replicas[1].post(PB, Some("gzip"), &gzip(&repro_batch(900, 1)));
+    assert_eq!(r.status, 401, "{}", r.text());
 }

@@ -113,6 +113,11 @@ impl Client {
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(10)))
             .max_idle_connections_per_host(64)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .user_agent(concat!(
                 "specfact-telemetry-server/",
                 env!("CARGO_PKG_VERSION")
