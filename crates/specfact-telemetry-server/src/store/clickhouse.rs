@@ -33,7 +33,7 @@ use rowbinary::Identity;
 use super::{ClickHouseUrl, InsertOutcome, Store, StoreError, StoreStats, StoredSpan, unix_nanos};
 
 /// A group of concurrent inserts is written as one `INSERT` of at most this many spans.
-const MAX_GROUP_SPANS: usize = 100_000;
+const MAX_GROUP_SPANS: usize = 50_000;
 /// How long [`Store::retain`] waits for ClickHouse to apply a deletion.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -165,9 +165,14 @@ impl ClickHouseStore {
     fn stored(&self, ids: &[Identity]) -> Result<HashSet<Identity>, StoreError> {
         let mut stored = HashSet::new();
         for chunk in ids.chunks(schema::SELECT_STORED_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len() * 24);
+            for (trace_id, span_id) in chunk {
+                rows.extend_from_slice(trace_id);
+                rows.extend_from_slice(span_id);
+            }
             let answer = self
                 .client
-                .bytes(&schema::select_stored(chunk))
+                .bytes_with_table(schema::SELECT_STORED, schema::LOOKUP_TABLE, &rows)
                 .map_err(Failure::into_store_error)?;
             let mut r = &answer[..];
             while let Some(id) = rowbinary::read_identity(&mut r).map_err(decode_error)? {

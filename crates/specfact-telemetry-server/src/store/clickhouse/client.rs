@@ -144,7 +144,10 @@ impl Client {
     }
 
     fn text_in(&self, sql: &str, in_database: bool) -> Result<String, Failure> {
-        let body = self.post(sql.as_bytes(), None, in_database, Budget::Short)?;
+        let body = self.post(&Request {
+            in_database,
+            ..Request::statement(sql)
+        })?;
         let mut text = String::new();
         body.into_with_config()
             .limit(MAX_ANSWER)
@@ -154,11 +157,35 @@ impl Client {
         Ok(text)
     }
 
-    /// Runs a statement that answers `RowBinary` rows (at most 16 MiB), as bytes.
-    pub fn bytes(&self, sql: &str) -> Result<Vec<u8>, Failure> {
-        let body = self.post(sql.as_bytes(), None, true, Budget::Short)?;
+    /// Runs a query that reads the external table `table` (name, structure), whose
+    /// `RowBinary` rows go as the request body; returns the answer (at most 16 MiB) as bytes.
+    ///
+    /// External data is ClickHouse's way to give a query a set of values without writing them
+    /// into its text: a `multipart/form-data` body, the query in the URL.
+    pub fn bytes_with_table(
+        &self,
+        sql: &str,
+        table: (&str, &str),
+        rows: &[u8],
+    ) -> Result<Vec<u8>, Failure> {
+        let (name, structure) = table;
+        let (content_type, body) = multipart(name, rows);
+        let settings = [
+            (format!("{name}_format"), "RowBinary"),
+            (format!("{name}_structure"), structure),
+        ];
+        let request = Request {
+            body: &body,
+            query: Some(sql),
+            content_type: Some(&content_type),
+            settings: &settings,
+            in_database: true,
+            budget: Budget::Short,
+        };
+        let answer = self.post(&request)?;
         let mut out = Vec::new();
-        body.into_with_config()
+        answer
+            .into_with_config()
             .limit(MAX_ANSWER)
             .reader()
             .read_to_end(&mut out)
@@ -168,7 +195,11 @@ impl Client {
 
     /// Runs `INSERT … FORMAT …` with `rows` as the body; returns once ClickHouse has written them.
     pub fn insert(&self, statement: &str, rows: &[u8]) -> Result<(), Failure> {
-        let body = self.post(rows, Some(statement), true, Budget::Short)?;
+        let body = self.post(&Request {
+            body: rows,
+            query: Some(statement),
+            ..Request::statement("")
+        })?;
         // Drain the (empty) answer so the connection goes back to the pool.
         let _ = body
             .into_with_config()
@@ -182,26 +213,29 @@ impl Client {
     /// before sending it (`wait_end_of_query`), so an error is an error status, never a
     /// half-written answer that reads as rows.
     pub fn stream(&self, sql: &str) -> Result<impl Read + use<>, Failure> {
-        let body = self.post(sql.as_bytes(), None, true, Budget::Stream)?;
+        let body = self.post(&Request {
+            budget: Budget::Stream,
+            ..Request::statement(sql)
+        })?;
         Ok(body.into_reader())
     }
 
-    fn post(
-        &self,
-        body: &[u8],
-        query_param: Option<&str>,
-        in_database: bool,
-        budget: Budget,
-    ) -> Result<ureq::Body, Failure> {
+    fn post(&self, r: &Request<'_>) -> Result<ureq::Body, Failure> {
         let mut req = self.agent.post(format!("{}/", self.base));
-        if in_database {
+        if r.in_database {
             req = req.query("database", &self.database);
         }
-        if let Some(q) = query_param {
+        if let Some(q) = r.query {
             req = req.query("query", q);
         }
-        if matches!(budget, Budget::Stream) {
+        for (k, v) in r.settings {
+            req = req.query(k, v);
+        }
+        if matches!(r.budget, Budget::Stream) {
             req = req.query("wait_end_of_query", "1");
+        }
+        if let Some(t) = r.content_type {
+            req = req.header("Content-Type", t);
         }
         if let Some(user) = &self.user {
             req = req.header("X-ClickHouse-User", user);
@@ -209,7 +243,7 @@ impl Client {
         if let Some(password) = &self.password {
             req = req.header("X-ClickHouse-Key", password);
         }
-        let req = match budget {
+        let req = match r.budget {
             Budget::Short => req
                 .config()
                 .timeout_global(Some(Duration::from_secs(60)))
@@ -221,7 +255,7 @@ impl Client {
                 .build(),
         };
         let response = req
-            .send(body)
+            .send(r.body)
             .map_err(|e| Failure::transport(&self.base, &e))?;
         let status = response.status().as_u16();
         let header_code = response
@@ -279,6 +313,54 @@ impl Client {
     }
 }
 
+/// One POST to ClickHouse.
+struct Request<'a> {
+    /// The body: a statement, or rows when `query` holds the statement.
+    body: &'a [u8],
+    /// The statement, when the body holds data.
+    query: Option<&'a str>,
+    content_type: Option<&'a str>,
+    /// More URL parameters (settings, external table formats).
+    settings: &'a [(String, &'a str)],
+    /// Whether the statement runs in the store's database.
+    in_database: bool,
+    budget: Budget,
+}
+
+impl<'a> Request<'a> {
+    /// `sql` as the body, in the database, short budget.
+    fn statement(sql: &'a str) -> Request<'a> {
+        Request {
+            body: sql.as_bytes(),
+            query: None,
+            content_type: None,
+            settings: &[],
+            in_database: true,
+            budget: Budget::Short,
+        }
+    }
+}
+
+/// A `multipart/form-data` body holding `data` as the file field `name`, and its content type.
+/// The boundary is chosen so that it does not occur in `data` (which holds ids clients chose).
+fn multipart(name: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let mut boundary = String::from("specfact-lookup-0");
+    while memchr::memmem::find(data, boundary.as_bytes()).is_some() {
+        boundary = format!("specfact-lookup-{}", uuid::Uuid::new_v4().simple());
+    }
+    let mut body = Vec::with_capacity(data.len() + 256);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// ClickHouse's error code and message from an error answer, shortened, on one line.
 ///
 /// 18.16 writes `Code: 81, e.displayText() = DB::Exception: Database x doesn't exist, e.what()
@@ -333,6 +415,27 @@ mod tests {
         assert_eq!((code, detail.as_str()), (None, "<html>bad gateway</html>"));
         let (_, long) = parse_exception(&"x".repeat(10_000));
         assert_eq!(long.len(), MAX_ERROR_TEXT);
+    }
+
+    #[test]
+    fn the_multipart_boundary_never_occurs_in_the_data() {
+        let (content_type, body) = multipart("lookup", b"\x00\x01");
+        assert_eq!(
+            content_type,
+            "multipart/form-data; boundary=specfact-lookup-0"
+        );
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.starts_with("--specfact-lookup-0\r\nContent-Disposition: form-data; name=\"lookup\"; filename=\"lookup\"\r\nContent-Type: application/octet-stream\r\n\r\n\u{0}\u{1}\r\n--specfact-lookup-0--\r\n"), "{text}");
+        // Ids a client chose to spell the boundary do not end the part early.
+        let hostile = b"xx--specfact-lookup-0\r\nyy".to_vec();
+        let (content_type, body) = multipart("lookup", &hostile);
+        let boundary = content_type.rsplit('=').next().unwrap();
+        assert_ne!(boundary, "specfact-lookup-0");
+        assert!(memchr::memmem::find(&hostile, boundary.as_bytes()).is_none());
+        assert_eq!(
+            memchr::memmem::find_iter(&body, boundary.as_bytes()).count(),
+            2
+        );
     }
 
     #[test]

@@ -3,13 +3,11 @@
 //! Every statement here runs unchanged on ClickHouse 18.16 (Debian's, tested) and on current
 //! releases: the `ENGINE … PARTITION BY … ORDER BY …` form (18.16 has it since 1.1.54310),
 //! no `Nullable` in a sorting key, no `DateTime64` or `LowCardinality`, no query parameters
-//! (`{name:Type}` came in 19.x). Nothing a client sent is ever part of a statement: rows go as
-//! `RowBinary` bodies, and the only values written into SQL text are numbers and span ids
-//! the store formats itself, byte by byte, as `\xHH` escapes.
+//! (`{name:Type}` came in 19.x). Nothing a client sent is ever part of a statement: rows and
+//! the identities looked up go as `RowBinary` bodies; the only values written into SQL text are
+//! times (numbers) and month numbers ClickHouse itself listed.
 
 use std::fmt::Write as _;
-
-use super::rowbinary::Identity;
 
 /// The `spans` table's columns, in the order `RowBinary` rows carry them, with their types and
 /// what they hold (the README's storage section says the same).
@@ -116,27 +114,18 @@ pub(super) fn insert_spans() -> String {
 /// `INSERT INTO counters (name, value) FORMAT RowBinary`.
 pub(super) const INSERT_COUNTERS: &str = "INSERT INTO counters (name, value) FORMAT RowBinary";
 
-/// Which of `ids` are stored already (in any copy: no `FINAL` needed). Uses the primary key.
-pub(super) fn select_stored(ids: &[Identity]) -> String {
-    let mut sql = String::with_capacity(64 + ids.len() * 104);
-    sql.push_str("SELECT trace_id, span_id FROM spans WHERE (trace_id, span_id) IN (");
-    for (i, (trace_id, span_id)) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        bytes_literal(&mut sql, trace_id);
-        sql.push(',');
-        bytes_literal(&mut sql, span_id);
-        sql.push(')');
-    }
-    sql.push_str(") FORMAT RowBinary");
-    sql
-}
+/// Which identities of the external table [`LOOKUP_TABLE`] are stored already (in any copy:
+/// no `FINAL` needed). The identities travel as the table's `RowBinary` body, not as SQL text,
+/// and the lookup uses the primary key.
+pub(super) const SELECT_STORED: &str =
+    "SELECT trace_id, span_id FROM spans WHERE (trace_id, span_id) IN lookup FORMAT RowBinary";
 
-/// How many identities one [`select_stored`] carries at most: 1,000 keep the statement near
-/// 100 KB, under ClickHouse's default `max_query_size` of 256 KiB.
-pub(super) const SELECT_STORED_CHUNK: usize = 1_000;
+/// The external table [`SELECT_STORED`] reads: its name and structure.
+pub(super) const LOOKUP_TABLE: (&str, &str) =
+    ("lookup", "trace_id FixedString(16), span_id FixedString(8)");
+
+/// Identities per [`SELECT_STORED`]: 50,000 are a 1.2 MB body, looked up in a few milliseconds.
+pub(super) const SELECT_STORED_CHUNK: usize = 50_000;
 
 /// Distinct spans, the oldest and newest start, and the duplicates counter, in one row of
 /// tab-separated numbers. `FINAL` merges copies not merged yet, so each span counts once.
@@ -226,39 +215,9 @@ fn column_list(columns: &[(&str, &str, &str)]) -> String {
         .join(", ")
 }
 
-/// `bytes` as a ClickHouse string literal of `\xHH` escapes: no byte reaches the statement as
-/// itself.
-fn bytes_literal(sql: &mut String, bytes: &[u8]) {
-    sql.push('\'');
-    for b in bytes {
-        let _ = write!(sql, "\\x{b:02x}");
-    }
-    sql.push('\'');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_become_escaped_literals_only() {
-        let sql = select_stored(&[([0x27; 16], [0x5c; 8]), ([0; 16], [0xff; 8])]);
-        assert!(sql.starts_with(
-            "SELECT trace_id, span_id FROM spans WHERE (trace_id, span_id) IN (('\\x27\\x27"
-        ));
-        assert!(sql.contains("'\\x5c\\x5c\\x5c\\x5c\\x5c\\x5c\\x5c\\x5c')"));
-        assert!(sql.contains(",('\\x00"));
-        assert!(sql.ends_with("'\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff')) FORMAT RowBinary"));
-        // A quote or backslash byte never appears raw.
-        let inner = &sql[sql.find("IN (").unwrap()..];
-        assert_eq!(inner.matches('\'').count(), 8);
-    }
-
-    #[test]
-    fn a_full_chunk_stays_under_the_default_query_size() {
-        let ids = vec![([0xab; 16], [0xcd; 8]); SELECT_STORED_CHUNK];
-        assert!(select_stored(&ids).len() < 256 * 1024);
-    }
 
     #[test]
     fn the_table_is_built_from_the_column_list() {
