@@ -292,6 +292,25 @@ fn credentials_in_the_url_are_used_and_never_shown() {
 }
 
 #[test]
+fn a_user_who_may_not_create_tables_writes_to_existing_ones() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let as_no_ddl: StoreLocation = format!("clickhouse:http://no_ddl@127.0.0.1:{}/made", ch.port())
+        .parse()
+        .unwrap();
+    // Nothing exists yet: creating is refused, and the error says where.
+    let err = open_error(&as_no_ddl).to_string();
+    assert!(err.contains("clickhouse:http://127.0.0.1:"), "{err}");
+    // Tables made beforehand (here by the first server) are used as they are.
+    open(&ch, "made");
+    let store = store::open(&as_no_ddl).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.insert(&[span(1, BASE)]).unwrap(), outcome(1, 0));
+    assert_eq!(store.insert(&[span(1, BASE)]).unwrap(), outcome(0, 1));
+    assert_eq!(store.stats().unwrap().events_stored, 1);
+}
+
+#[test]
 fn an_unreachable_clickhouse_is_reported_with_what_to_do_and_as_unavailable() {
     let Some(ch) = ClickHouse::start() else {
         return;

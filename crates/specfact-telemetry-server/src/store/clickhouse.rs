@@ -92,24 +92,35 @@ impl ClickHouseStore {
             location: location.clone(),
             reason,
         };
-        let create_spans = schema::create_spans();
-        match client.text(&create_spans) {
-            Ok(_) => {}
-            // 81: UNKNOWN_DATABASE. Create it, then the table.
-            Err(Failure { code: Some(81), .. }) => {
-                let create_db = schema::create_database(&url.database).ok_or_else(|| {
-                    open_error("the database name must be letters, digits and _".into())
-                })?;
-                client
-                    .text_without_database(&create_db)
-                    .and_then(|_| client.text(&create_spans))
-                    .map_err(|f| open_error(hint(f)))?;
-            }
+        // Only what is missing is created, so a user without CREATE rights can write to
+        // tables made beforehand (replicated ones, say).
+        let existing = match client.text(schema::EXISTING_COLUMNS) {
+            Ok(text) => Some(text),
+            // 81: UNKNOWN_DATABASE.
+            Err(Failure { code: Some(81), .. }) => None,
             Err(f) => return Err(open_error(hint(f))),
+        };
+        if existing.is_none() {
+            let create_db = schema::create_database(&url.database).ok_or_else(|| {
+                open_error("the database name must be letters, digits and _".into())
+            })?;
+            client
+                .text_without_database(&create_db)
+                .map_err(|f| open_error(hint(f)))?;
         }
-        client
-            .text(schema::CREATE_COUNTERS)
-            .map_err(|f| open_error(hint(f)))?;
+        let has = |table: &str| {
+            existing
+                .as_deref()
+                .is_some_and(|t| t.lines().any(|l| l.split('\t').next() == Some(table)))
+        };
+        for (table, create) in [
+            ("spans", schema::create_spans()),
+            ("counters", schema::CREATE_COUNTERS.to_owned()),
+        ] {
+            if !has(table) {
+                client.text(&create).map_err(|f| open_error(hint(f)))?;
+            }
+        }
         let existing = client
             .text(schema::EXISTING_COLUMNS)
             .map_err(|f| open_error(hint(f)))?;
