@@ -3,8 +3,9 @@
 //! free HTTP port and every directory under a fresh temporary directory; dropping the
 //! handle kills the server, waits for it and removes the directory.
 //!
-//! Include it with `#[path = "support/clickhouse.rs"] mod clickhouse;` (it needs only
-//! `tempfile` and `ureq`, dev-dependencies of this crate).
+//! Test files reach it as `support::clickhouse` (through `support/mod.rs`, whose
+//! `Backend::clickhouse` runs the store-parameterised tests on it), or on its own with
+//! `#[path = "support/clickhouse.rs"] mod clickhouse;` (it needs only `tempfile` and `ureq`).
 //!
 //! Where no `clickhouse-server` is installed, [`ClickHouse::start`] returns `None` and the
 //! test skips itself with a note on stderr, unless `SPECFACT_REQUIRE_CLICKHOUSE` is set
