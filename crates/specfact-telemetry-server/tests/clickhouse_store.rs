@@ -114,6 +114,34 @@ fn each_span_is_stored_once_and_reads_back_unchanged() {
 }
 
 #[test]
+fn a_batch_spread_over_many_months_is_stored_whole() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let store = open(&ch, "t");
+    // 150 spans, one every 25 days back from 2027: about 125 months, more than one insert
+    // may touch; read back month by month.
+    let spans: Vec<_> = (0..150)
+        .map(|n| span(n, BASE - u64::from(n) * 25 * DAY))
+        .collect();
+    assert_eq!(store.insert(&spans).unwrap(), outcome(150, 0));
+    assert_eq!(store.insert(&spans).unwrap(), outcome(0, 150));
+    assert_eq!(store.stats().unwrap().events_stored, 150);
+    let months = ch.query_u64(
+        "SELECT uniqExact(partition) FROM system.parts WHERE database = 't' AND table = 'spans' AND active",
+    );
+    assert!(months > 120, "{months}");
+    assert_eq!(
+        months,
+        ch.query_u64(&format!(
+            "SELECT uniqExact({}) FROM t.spans",
+            "toYYYYMM(toDateTime(intDiv(start_unix_nano, 1000000000), 'UTC'))"
+        ))
+    );
+    assert_eq!(read_all(&*store, SystemTime::UNIX_EPOCH), sorted(spans));
+}
+
+#[test]
 fn an_empty_store_has_no_oldest_or_newest_span() {
     let Some(ch) = ClickHouse::start() else {
         return;

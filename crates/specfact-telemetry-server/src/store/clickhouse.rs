@@ -19,6 +19,7 @@
 
 mod client;
 mod group_commit;
+mod partition;
 mod rowbinary;
 mod schema;
 
@@ -59,6 +60,8 @@ struct Encoded {
     rows: Vec<u8>,
     /// Where each row ends in `rows`.
     ends: Vec<usize>,
+    /// Each row's partition (`YYYYMM`).
+    months: Vec<u32>,
 }
 
 impl Encoded {
@@ -67,9 +70,11 @@ impl Encoded {
             ids: Vec::with_capacity(spans.len()),
             rows: Vec::with_capacity(spans.len() * 256),
             ends: Vec::with_capacity(spans.len()),
+            months: Vec::with_capacity(spans.len()),
         };
         for s in spans {
             e.ids.push((s.trace_id, s.span_id));
+            e.months.push(partition::month_of(s.start_unix_nano));
             rowbinary::write_span(&mut e.rows, s);
             e.ends.push(e.rows.len());
         }
@@ -139,7 +144,7 @@ impl ClickHouseStore {
         let unique: HashSet<Identity> = group.iter().flat_map(|e| e.ids.iter().copied()).collect();
         let stored = self.stored(&unique.into_iter().collect::<Vec<_>>())?;
         let mut seen: HashSet<Identity> = HashSet::new();
-        let mut rows = Vec::with_capacity(group.iter().map(|e| e.rows.len()).sum());
+        let mut rows: Vec<(u32, &[u8])> = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
         for e in group {
             let mut o = InsertOutcome::default();
@@ -148,15 +153,17 @@ impl ClickHouseStore {
                     o.duplicates += 1;
                 } else {
                     o.inserted += 1;
-                    rows.extend_from_slice(e.row(i));
+                    rows.push((e.months[i], e.row(i)));
                 }
             }
             outcomes.push(o);
         }
         if !rows.is_empty() {
-            self.client
-                .insert(&self.insert_spans, &rows)
-                .map_err(Failure::into_store_error)?;
+            for body in partition::insert_bodies(&rows, partition::MAX_MONTHS_PER_INSERT) {
+                self.client
+                    .insert(&self.insert_spans, &body)
+                    .map_err(Failure::into_store_error)?;
+            }
         }
         let duplicates: u64 = outcomes.iter().map(|o| o.duplicates).sum();
         if duplicates > 0 {
@@ -198,33 +205,61 @@ impl ClickHouseStore {
         parse_numbers(&text, 1).map(|n| n[0])
     }
 
-    /// Drops the months entirely before the month of `cut`, when the table is partitioned the
-    /// way this store creates it (a table created by hand may be partitioned otherwise).
-    fn drop_old_months(&self, cut: u64) -> Result<(), StoreError> {
+    /// The months (`YYYYMM`) that hold spans, oldest first; `None` when the table is not
+    /// partitioned the way this store creates it (a table made by hand may be otherwise).
+    fn months(&self) -> Result<Option<Vec<u32>>, StoreError> {
         let key = self
             .client
             .text(schema::PARTITION_KEY_OF_SPANS)
             .map_err(Failure::into_store_error)?;
         if !schema::is_our_partition_key(key.trim()) {
-            return Ok(());
+            return Ok(None);
         }
-        let cut_month = self.number(&schema::partition_of(cut))?;
         let partitions = self
             .client
             .text(schema::PARTITIONS)
             .map_err(Failure::into_store_error)?;
-        for line in partitions.lines() {
-            // A partition id of this key is a YYYYMM number; anything else is left alone.
-            let Ok(month) = line.trim().parse::<u32>() else {
-                continue;
-            };
-            if u64::from(month) < cut_month {
-                self.client
-                    .text(&schema::drop_partition(month))
-                    .map_err(Failure::into_store_error)?;
-            }
+        let mut months: Vec<u32> = partitions
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        months.sort_unstable();
+        months.dedup();
+        Ok(Some(months))
+    }
+
+    /// Drops the months entirely before the month of `cut`.
+    fn drop_old_months(&self, cut: u64) -> Result<(), StoreError> {
+        let Some(months) = self.months()? else {
+            return Ok(());
+        };
+        let cut_month = partition::month_of(cut);
+        for month in months.into_iter().filter(|m| *m < cut_month) {
+            self.client
+                .text(&schema::drop_partition(month))
+                .map_err(Failure::into_store_error)?;
         }
         Ok(())
+    }
+
+    /// Streams the spans that started from `first` to `last` to `each`; returns how many.
+    fn read_range(
+        &self,
+        first: u64,
+        last: u64,
+        each: &mut dyn FnMut(StoredSpan),
+    ) -> Result<u64, StoreError> {
+        let answer = self
+            .client
+            .stream(&schema::select_range(first, last))
+            .map_err(Failure::into_store_error)?;
+        let mut r = BufReader::with_capacity(64 * 1024, answer);
+        let mut n = 0;
+        while let Some(span) = rowbinary::read_span(&mut r).map_err(decode_error)? {
+            each(span);
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn wait_for_mutations(&self) -> Result<(), StoreError> {
@@ -294,15 +329,21 @@ impl Store for ClickHouseStore {
         since: SystemTime,
         each: &mut dyn FnMut(StoredSpan),
     ) -> Result<u64, StoreError> {
-        let answer = self
-            .client
-            .stream(&schema::select_since(unix_nanos(since)))
-            .map_err(Failure::into_store_error)?;
-        let mut r = BufReader::with_capacity(64 * 1024, answer);
+        let since = unix_nanos(since);
+        // Month by month: `FINAL` over one partition needs memory for that partition's parts
+        // only, however many months clients spread their spans over.
+        let ranges: Vec<(u64, u64)> = match self.months()? {
+            Some(months) => months
+                .into_iter()
+                .filter_map(partition::month_range)
+                .filter(|(_, last)| *last >= since)
+                .map(|(first, last)| (first.max(since), last))
+                .collect(),
+            None => vec![(since, u64::MAX)],
+        };
         let mut n = 0;
-        while let Some(span) = rowbinary::read_span(&mut r).map_err(decode_error)? {
-            each(span);
-            n += 1;
+        for (first, last) in ranges {
+            n += self.read_range(first, last, each)?;
         }
         Ok(n)
     }

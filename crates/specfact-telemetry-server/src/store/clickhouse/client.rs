@@ -17,6 +17,8 @@ use super::super::{ClickHouseUrl, StoreError};
 /// Longest answer read into memory (statements other than [`Client::stream`] answer a few
 /// numbers or ids).
 const MAX_ANSWER: u64 = 16 << 20;
+/// ClickHouse's `max_read_buffer_size` for the store's queries (64 KiB).
+const READ_BUFFER: &str = "65536";
 /// Longest error text kept from ClickHouse's answer.
 const MAX_ERROR_TEXT: usize = 300;
 
@@ -234,6 +236,10 @@ impl Client {
         if matches!(r.budget, Budget::Stream) {
             req = req.query("wait_end_of_query", "1");
         }
+        // `FINAL` reads every part of the table at once, each column through a read buffer
+        // of this size (1 MiB by default): spans spread over hundreds of months would
+        // otherwise need gigabytes.
+        req = req.query("max_read_buffer_size", READ_BUFFER);
         if let Some(t) = r.content_type {
             req = req.header("Content-Type", t);
         }

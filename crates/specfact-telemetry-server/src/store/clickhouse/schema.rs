@@ -139,14 +139,6 @@ pub(super) fn count_before(cut: u64) -> String {
     format!("SELECT count() FROM spans FINAL WHERE start_unix_nano < {cut} FORMAT TabSeparated")
 }
 
-/// The partition (`YYYYMM`) a span starting at `cut` goes to.
-pub(super) fn partition_of(cut: u64) -> String {
-    format!(
-        "SELECT {} FORMAT TabSeparated",
-        PARTITION_KEY.replace("start_unix_nano", &format!("toUInt64({cut})"))
-    )
-}
-
 /// The partition key of the database's `spans` table, as ClickHouse shows it.
 pub(super) const PARTITION_KEY_OF_SPANS: &str = "SELECT partition_key FROM system.tables
 WHERE database = currentDatabase() AND name = 'spans'
@@ -184,10 +176,11 @@ pub(super) const PENDING_MUTATIONS: &str = "SELECT count() FROM system.mutations
 WHERE database = currentDatabase() AND table = 'spans' AND is_done = 0
 FORMAT TabSeparated";
 
-/// Every span that started at or after `since`, each once, in start then identity order.
-pub(super) fn select_since(since: u64) -> String {
+/// Every span that started from `first` to `last` (inclusive), each once, in start then
+/// identity order.
+pub(super) fn select_range(first: u64, last: u64) -> String {
     format!(
-        "SELECT {} FROM spans FINAL WHERE start_unix_nano >= {since}
+        "SELECT {} FROM spans FINAL WHERE start_unix_nano >= {first} AND start_unix_nano <= {last}
 ORDER BY start_unix_nano, trace_id, span_id
 FORMAT RowBinary",
         column_list(SPAN_COLUMNS)
@@ -233,7 +226,11 @@ mod tests {
             assert!(!comment.contains('\''));
         }
         assert!(insert_spans().starts_with("INSERT INTO spans (trace_id, span_id, command, "));
-        assert!(select_since(5).contains(" FROM spans FINAL WHERE start_unix_nano >= 5\n"));
+        assert!(
+            select_range(5, 9).contains(
+                " FROM spans FINAL WHERE start_unix_nano >= 5 AND start_unix_nano <= 9\n"
+            )
+        );
     }
 
     #[test]
@@ -256,13 +253,5 @@ mod tests {
             "toYYYYMMDD(toDateTime(intDiv(start_unix_nano, 1000000000), \\'UTC\\'))"
         ));
         assert!(!is_our_partition_key(""));
-    }
-
-    #[test]
-    fn the_partition_of_a_time_is_asked_of_clickhouse() {
-        assert_eq!(
-            partition_of(7),
-            "SELECT toYYYYMM(toDateTime(intDiv(toUInt64(7), 1000000000), 'UTC')) FORMAT TabSeparated"
-        );
     }
 }
