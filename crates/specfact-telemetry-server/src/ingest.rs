@@ -322,7 +322,7 @@ pub fn ingest(
         store,
         memo: RecheckMemo::default(),
         now: unix_nanos(now),
-        pending: Vec::new(),
+        pending: Vec::with_capacity(512),
         outcome: RequestOutcome::default(),
     };
     match decode::decode(body, format, &mut sink) {

@@ -372,11 +372,9 @@ impl Store for SqliteStore {
 fn write_fields(out: &mut String, fields: &[(String, specfact_telemetry::FieldValue)]) {
     use specfact_telemetry::FieldValue;
     use std::fmt::Write;
-    let mut sorted: Vec<&(String, FieldValue)> = fields.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted.dedup_by(|a, b| a.0 == b.0);
+    // Keys are unique (the sanitizer keeps the last value of a key); their order is the span's.
     out.push('{');
-    for (i, (k, v)) in sorted.iter().enumerate() {
+    for (i, (k, v)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -404,6 +402,11 @@ fn write_fields(out: &mut String, fields: &[(String, specfact_telemetry::FieldVa
 fn push_json_string(out: &mut String, s: &str) {
     use std::fmt::Write;
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
