@@ -51,7 +51,8 @@ pub enum InflateError {
 /// Inflates a gzip body (all its members), never producing more than `limit` bytes: a bomb
 /// is refused after inflating `limit + 1` bytes of it, not all of it.
 pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    // OTLP protobuf compresses about tenfold: one allocation in the usual case.
+    let mut out = Vec::with_capacity(body.len().saturating_mul(16).min(limit));
     let mut reader = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
     reader
         .read_to_end(&mut out)

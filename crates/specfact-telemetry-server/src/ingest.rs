@@ -6,7 +6,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use specfact_telemetry::schema::FieldKind;
-use specfact_telemetry::{Event, MachineIdentity, RecheckMemo, Sanitizer, Schema, Value};
+use specfact_telemetry::{
+    Event, FieldValue, MachineIdentity, RecheckMemo, Sanitizer, Schema, Value,
+};
 
 use crate::decode::{
     self, DecodeError, Failure, Format, PREFIX, RawResource, RawSpan, RawValue, SpanSink,
@@ -84,11 +86,37 @@ impl Checker {
         }
     }
 
+    /// The resource attributes a span may keep: `service.name` and `deployment.environment`
+    /// as identifiers (empty when not acceptable); the version and opt-in source are checked
+    /// with each span.
+    pub fn resource(&self, resource: &RawResource<'_>) -> CheckedResource {
+        let sanitizer = Sanitizer::new(&self.schema, &self.identity);
+        let identifier = |v: &Option<Cow<'_, str>>| -> String {
+            v.as_deref()
+                .and_then(|s| {
+                    sanitizer
+                        .check(
+                            &FieldKind::Identifier { max_len: 64 },
+                            &Value::Str(s.to_owned()),
+                        )
+                        .ok()
+                })
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        CheckedResource {
+            service_name: identifier(&resource.service_name),
+            deployment_environment: identifier(&resource.deployment_environment),
+            service_version: resource.service_version.as_deref().map(str::to_owned),
+            opt_in_source: resource.opt_in_source.as_deref().map(str::to_owned),
+        }
+    }
+
     /// The span as it may be stored, or why not. `now` is Unix nanoseconds.
     pub fn check(
         &self,
         memo: &mut RecheckMemo,
-        resource: &RawResource<'_>,
+        resource: &CheckedResource,
         span: &RawSpan<'_>,
         now: u64,
     ) -> Result<StoredSpan, Rejection> {
@@ -117,25 +145,13 @@ impl Checker {
             return Err(Rejection::InTheFuture);
         }
         let sanitizer = Sanitizer::new(&self.schema, &self.identity);
-        let event = self.event(&sanitizer, command, resource, span);
+        let event = self.event(command, resource, span);
         // The core's re-check: command, error type, session id, duration, versions and
-        // opt-in source by their formats, metadata by the schema.
+        // opt-in source by their formats, metadata fields by their kinds in the schema
+        // (`event` holds only fields the schema has).
         let event = sanitizer
             .recheck_with(&event, memo)
             .ok_or(Rejection::BadCommand)?;
-        let identifier = |v: &Option<Cow<'_, str>>| -> String {
-            v.as_deref()
-                .and_then(|s| {
-                    sanitizer
-                        .check(
-                            &FieldKind::Identifier { max_len: 64 },
-                            &Value::Str(s.to_owned()),
-                        )
-                        .ok()
-                })
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
         Ok(StoredSpan {
             trace_id,
             span_id,
@@ -150,21 +166,15 @@ impl Checker {
             telemetry_version: event.telemetry_version,
             cli_version: event.cli_version,
             opt_in_source: event.opt_in_source,
-            service_name: identifier(&resource.service_name),
-            deployment_environment: identifier(&resource.deployment_environment),
+            service_name: resource.service_name.clone(),
+            deployment_environment: resource.deployment_environment.clone(),
             fields: event.fields,
         })
     }
 
-    /// The span's attributes as an [`Event`]: metadata only where the schema has the field,
-    /// the library's own keys as sent (the re-check decides about those).
-    fn event(
-        &self,
-        sanitizer: &Sanitizer<'_>,
-        command: &str,
-        resource: &RawResource<'_>,
-        span: &RawSpan<'_>,
-    ) -> Event {
+    /// The span's attributes as an [`Event`], unchecked: metadata only where the schema has
+    /// the field, the library's own keys as sent. The re-check decides about every value.
+    fn event(&self, command: &str, resource: &CheckedResource, span: &RawSpan<'_>) -> Event {
         let mut event = Event {
             command: command.to_owned(),
             success: span.status_code != 2,
@@ -172,8 +182,8 @@ impl Checker {
             duration_ms: span.end_unix_nano.saturating_sub(span.start_unix_nano) as f64 / 1e6,
             session_id: String::new(),
             telemetry_version: None,
-            cli_version: resource.service_version.as_deref().map(str::to_owned),
-            opt_in_source: resource.opt_in_source.as_deref().map(str::to_owned),
+            cli_version: resource.service_version.clone(),
+            opt_in_source: resource.opt_in_source.clone(),
             timestamp: Some(
                 SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(span.start_unix_nano),
             ),
@@ -203,25 +213,42 @@ impl Checker {
                 "cli_version" => event.cli_version = text().or(event.cli_version.take()),
                 "opt_in_source" => event.opt_in_source = text().or(event.opt_in_source.take()),
                 "event_id" => event.event_id = text().and_then(|t| uuid::Uuid::parse_str(&t).ok()),
-                field => {
-                    let raw = match value {
-                        RawValue::Str(s) => Value::Str(s.to_string()),
-                        RawValue::Bool(b) => Value::Bool(*b),
-                        RawValue::Int(i) => Value::Int(*i),
-                        RawValue::Double(d) => Value::Float(*d),
-                        RawValue::Other => Value::Map,
-                    };
-                    if let Ok(v) = sanitizer.field(field, &raw) {
-                        match event.fields.iter_mut().find(|(k, _)| k == field) {
-                            Some(slot) => slot.1 = v,
-                            None => event.fields.push((field.to_owned(), v)),
+                field if self.schema.kind(field).is_some() => {
+                    let v = match value {
+                        RawValue::Str(s) => FieldValue::Str(s.to_string()),
+                        RawValue::Bool(b) => FieldValue::Bool(*b),
+                        RawValue::Int(i) => FieldValue::Int(*i),
+                        RawValue::Double(d) => FieldValue::Float(*d),
+                        // Arrays, maps, bytes fit no field kind; a later value of the key
+                        // counts, so an earlier one goes too.
+                        RawValue::Other => {
+                            event.fields.retain(|(k, _)| k != field);
+                            continue;
                         }
+                    };
+                    match event.fields.iter_mut().find(|(k, _)| k == field) {
+                        Some(slot) => slot.1 = v,
+                        None => event.fields.push((field.to_owned(), v)),
                     }
                 }
+                _ => {}
             }
         }
         event
     }
+}
+
+/// A resource's attributes as a span may keep them ([`Checker::resource`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckedResource {
+    /// `service.name` when it is an identifier, else empty.
+    pub service_name: String,
+    /// `deployment.environment` when it is an identifier, else empty.
+    pub deployment_environment: String,
+    /// `service.version` as sent (checked with each span as its `cli_version`).
+    pub service_version: Option<String>,
+    /// `telemetry.opt_in_source` as sent (checked with each span).
+    pub opt_in_source: Option<String>,
 }
 
 /// What one request did.
@@ -276,8 +303,12 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// Checks and stores every span of one decoded body. Returns after the accepted spans are
-/// committed. The body is validated completely first, so a malformed request stores nothing.
+/// Checks and stores every span of one decoded body, in one pass. Returns after the accepted
+/// spans are committed.
+///
+/// Spans go to the store [`CHUNK`] at a time. A malformed body therefore stores nothing
+/// unless more than [`CHUNK`] acceptable spans come before the malformation: those are kept
+/// (they passed every check; the client is told 400 and does not re-send them).
 pub fn ingest(
     checker: &Checker,
     store: &dyn Store,
@@ -285,17 +316,13 @@ pub fn ingest(
     format: Format,
     now: SystemTime,
 ) -> Result<RequestOutcome, IngestError> {
-    match decode::decode(body, format, &mut decode::Validate::default()) {
-        Ok(()) => {}
-        Err(Failure::Decode(e)) => return Err(e.into()),
-        Err(Failure::Sink(never)) => match never {},
-    }
     let mut sink = Ingest {
+        resource: None,
         checker,
         store,
         memo: RecheckMemo::default(),
         now: unix_nanos(now),
-        pending: Vec::new(),
+        pending: Vec::with_capacity(512),
         outcome: RequestOutcome::default(),
     };
     match decode::decode(body, format, &mut sink) {
@@ -308,6 +335,8 @@ pub fn ingest(
 }
 
 struct Ingest<'c> {
+    /// The last resource seen, as sent and as checked: spans of one resource share it.
+    resource: Option<(RawResource<'static>, CheckedResource)>,
     checker: &'c Checker,
     store: &'c dyn Store,
     memo: RecheckMemo,
@@ -336,10 +365,14 @@ impl<'a> SpanSink<'a> for Ingest<'_> {
     type Error = StoreError;
 
     fn span(&mut self, resource: &RawResource<'a>, span: RawSpan<'a>) -> Result<(), StoreError> {
-        match self
-            .checker
-            .check(&mut self.memo, resource, &span, self.now)
-        {
+        if !matches!(&self.resource, Some((raw, _)) if raw == resource) {
+            let checked = self.checker.resource(resource);
+            self.resource = Some((owned(resource), checked));
+        }
+        let Some((_, checked)) = &self.resource else {
+            return Ok(());
+        };
+        match self.checker.check(&mut self.memo, checked, &span, self.now) {
             Ok(s) => {
                 // The same span twice in one request is stored once and counted as a duplicate.
                 self.pending.push(s);
@@ -353,10 +386,19 @@ impl<'a> SpanSink<'a> for Ingest<'_> {
     }
 }
 
+fn owned(r: &RawResource<'_>) -> RawResource<'static> {
+    let own = |c: &Option<Cow<'_, str>>| c.as_deref().map(|s| Cow::Owned(s.to_owned()));
+    RawResource {
+        service_name: own(&r.service_name),
+        service_version: own(&r.service_version),
+        deployment_environment: own(&r.deployment_environment),
+        opt_in_source: own(&r.opt_in_source),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use specfact_telemetry::FieldValue;
 
     fn raw<'a>(name: &'a str, attrs: Vec<(&'a str, RawValue<'a>)>) -> RawSpan<'a> {
         RawSpan {
@@ -404,6 +446,7 @@ mod tests {
             ],
         );
         let c = Checker::default();
+        let resource = c.resource(&resource);
         let got = c
             .check(&mut RecheckMemo::default(), &resource, &span, NOW)
             .unwrap();
@@ -446,6 +489,7 @@ mod tests {
                 ("opt_in_source", s("everything")),
             ],
         );
+        let resource = c.resource(&resource);
         let got = c.check(&mut memo, &resource, &span, NOW).unwrap();
         assert_eq!(got.error, None);
         assert!(got.fields.is_empty(), "{:?}", got.fields);

@@ -68,9 +68,22 @@ struct Args {
     #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_DECOMPRESSED", default_value_t = Limits::default().max_decompressed)]
     max_decompressed: usize,
 
+    /// SQLite only: `full` syncs every commit to disk before answering 2xx (survives a power
+    /// loss); `normal` survives a crash or kill of the server but not of the machine, and is
+    /// faster on slow disks.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_SQLITE_SYNC", value_enum, default_value_t = Sync::Full)]
+    sqlite_sync: Sync,
+
     /// Requests processed at once; others wait, then get 429 with Retry-After.
     #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_CONCURRENT", default_value_t = Limits::default().max_concurrent)]
     max_concurrent: usize,
+}
+
+/// `--sqlite-sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Sync {
+    Full,
+    Normal,
 }
 
 fn parse_age(s: &str) -> Result<Duration, String> {
@@ -93,7 +106,16 @@ fn main() -> anyhow::Result<()> {
             std::env::var_os("HOME").map(PathBuf::from).as_deref(),
         )),
     };
-    let store = store::open(&location)?;
+    let store: std::sync::Arc<dyn store::Store> = match &location {
+        StoreLocation::Sqlite(path) => std::sync::Arc::new(store::SqliteStore::open_with(
+            path,
+            match args.sqlite_sync {
+                Sync::Full => store::Durability::Full,
+                Sync::Normal => store::Durability::Normal,
+            },
+        )?),
+        other => store::open(other)?,
+    };
     let limits = Limits {
         max_body: args.max_body,
         max_decompressed: args.max_decompressed,

@@ -87,6 +87,10 @@ impl<'a> RawSpan<'a> {
         if self.attributes.len() >= MAX_ATTRIBUTES || !key.starts_with(PREFIX) {
             return;
         }
+        if self.attributes.capacity() == 0 {
+            // SpecFact spans carry about a dozen attributes: one allocation, not four.
+            self.attributes.reserve(16);
+        }
         let key = match key {
             Cow::Borrowed(k) => Cow::Borrowed(&k[PREFIX.len()..]),
             Cow::Owned(k) => Cow::Owned(k[PREFIX.len()..].to_owned()),

@@ -30,7 +30,7 @@ use specfact_telemetry::{Event, FieldValue};
 
 pub use clickhouse::ClickHouseStore;
 pub use location::{ClickHouseUrl, LocationError, StoreLocation, default_sqlite_path};
-pub use sqlite::SqliteStore;
+pub use sqlite::{Durability, SqliteStore};
 
 /// One span as stored: already checked again by the sanitizer, typed, and holding nothing
 /// that identifies a client (no address, user agent, header or instance id).

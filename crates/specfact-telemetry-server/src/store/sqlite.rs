@@ -1,14 +1,14 @@
 //! The embedded store: one SQLite file (WAL mode), each span once by its primary key.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::SystemTime;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    InsertOutcome, Store, StoreError, StoreStats, StoredSpan, fields_from_json, fields_to_json,
-    unix_nanos,
+    InsertOutcome, Store, StoreError, StoreStats, StoredSpan, fields_from_json, unix_nanos,
 };
 
 /// The tables, created when missing. Documented column by column in the README.
@@ -52,12 +52,65 @@ const SELECT: &str = "SELECT trace_id, span_id, command, start_unix_nano, end_un
 
 /// Spans in one SQLite file. Writes go through one connection (SQLite has one writer), reads
 /// through another, so `/api/stats` and readers never wait for a write transaction.
+///
+/// Writes are group-committed: a writer that finds others queued behind it leaves its
+/// transaction open for them and waits; the last one commits for all (one fsync), and each
+/// returns only after that commit. A failure rolls the whole group back and every member
+/// gets the error (its client re-sends; nothing acknowledged is lost).
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Writers queued for or holding `writer`.
+    queued: AtomicUsize,
     reader: Mutex<Connection>,
 }
+
+/// How durable a commit is before `insert` returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: on disk (fsync) before the client hears 2xx, even across a power
+    /// loss. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash or kill of the server, not a power loss or
+    /// kernel crash (WAL is synced at checkpoints).
+    Normal,
+}
+
+#[derive(Debug)]
+struct Writer {
+    conn: Connection,
+    /// The open group transaction, if any, and its rows so far.
+    group: Option<(Arc<Group>, usize)>,
+}
+
+/// One group transaction's result, awaited by its members.
+#[derive(Debug, Default)]
+struct Group {
+    committed: Mutex<Option<bool>>,
+    done: Condvar,
+}
+
+impl Group {
+    fn finish(&self, ok: bool) {
+        *self.committed.lock().unwrap_or_else(|p| p.into_inner()) = Some(ok);
+        self.done.notify_all();
+    }
+
+    fn wait(&self) -> bool {
+        let mut r = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(ok) = *r {
+                return ok;
+            }
+            r = self.done.wait(r).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Most rows one group transaction collects before it commits anyway.
+const MAX_GROUP_ROWS: usize = 16_384;
 
 fn backend(e: rusqlite::Error) -> StoreError {
     match e {
@@ -81,8 +134,14 @@ fn to_i64(n: u64) -> i64 {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing, with its directory) the database at `path`.
+    /// Opens (creating if missing, with its directory) the database at `path`, with
+    /// [`Durability::Full`].
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// [`open`](Self::open) with a chosen durability.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
         let open_error = |reason: String| StoreError::Open {
             location: format!("sqlite:{}", path.display()),
             reason,
@@ -99,9 +158,11 @@ impl SqliteStore {
         let setup = |c: &Connection| -> rusqlite::Result<()> {
             c.busy_timeout(std::time::Duration::from_secs(5))?;
             c.pragma_update(None, "journal_mode", "WAL")?;
-            // FULL: a commit is on disk before the client hears 2xx, even across a power
-            // loss (NORMAL in WAL mode would survive only a crash of this process).
-            c.pragma_update(None, "synchronous", "FULL")?;
+            let sync = match durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            };
+            c.pragma_update(None, "synchronous", sync)?;
             c.pragma_update(None, "cache_size", -16_000)?;
             Ok(())
         };
@@ -119,7 +180,11 @@ impl SqliteStore {
             .map_err(|e| open_error(e.to_string()))?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                group: None,
+            }),
+            queued: AtomicUsize::new(0),
             reader: Mutex::new(reader),
         })
     }
@@ -129,43 +194,98 @@ impl SqliteStore {
         &self.path
     }
 
-    fn lock<'a>(m: &'a Mutex<Connection>) -> std::sync::MutexGuard<'a, Connection> {
-        // A panic while holding the lock cannot leave a half-done transaction behind: an
-        // open transaction is rolled back when its guard drops. So the connection is usable.
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        // Nothing below panics while holding a lock; if something did, the state it guards
+        // (a connection, a group's result) is still consistent.
         m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` inside the current group transaction (opening one if none is open), then
+    /// either leaves the transaction to a writer queued behind (and waits for its commit) or
+    /// commits it. Returns `work`'s result once it is committed.
+    fn group_commit<T>(
+        &self,
+        rows: usize,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut w = Self::lock(&self.writer);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if w.group.is_none() {
+            if let Err(e) = w.conn.execute_batch("BEGIN IMMEDIATE") {
+                return Err(backend(e));
+            }
+            w.group = Some((Arc::new(Group::default()), 0));
+        }
+        let result = work(&w.conn);
+        let Some((group, mut total)) = w.group.take() else {
+            return Err(StoreError::Backend("no open transaction".into()));
+        };
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = w.conn.execute_batch("ROLLBACK");
+                group.finish(false);
+                return Err(backend(e));
+            }
+        };
+        total += rows;
+        if self.queued.load(Ordering::SeqCst) > 0 && total < MAX_GROUP_ROWS {
+            // A writer is queued for the lock: it commits this group (or passes it on).
+            w.group = Some((group.clone(), total));
+            drop(w);
+            return if group.wait() {
+                Ok(value)
+            } else {
+                Err(StoreError::Unavailable(
+                    "a write in the same transaction failed".into(),
+                ))
+            };
+        }
+        match w.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                group.finish(true);
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = w.conn.execute_batch("ROLLBACK");
+                group.finish(false);
+                Err(backend(e))
+            }
+        }
     }
 }
 
 impl Store for SqliteStore {
     fn insert(&self, spans: &[StoredSpan]) -> Result<InsertOutcome, StoreError> {
-        let mut conn = Self::lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let mut outcome = InsertOutcome::default();
-        {
-            let mut stmt = tx.prepare_cached(INSERT).map_err(backend)?;
+        self.group_commit(spans.len(), |conn| {
+            let mut outcome = InsertOutcome::default();
+            let mut stmt = conn.prepare_cached(INSERT)?;
+            let mut fields = String::new();
+            let mut event_id = [0u8; 36];
             for s in spans {
-                let changed = stmt
-                    .execute(params![
-                        &s.trace_id[..],
-                        &s.span_id[..],
-                        s.command,
-                        to_i64(s.start_unix_nano),
-                        to_i64(s.end_unix_nano),
-                        s.success,
-                        s.error,
-                        s.duration_ms,
-                        s.session_id,
-                        s.event_id.map(|u| u.hyphenated().to_string()),
-                        s.telemetry_version,
-                        s.cli_version,
-                        s.opt_in_source,
-                        s.service_name,
-                        s.deployment_environment,
-                        fields_to_json(&s.fields),
-                    ])
-                    .map_err(backend)?;
+                fields.clear();
+                write_fields(&mut fields, &s.fields);
+                let changed = stmt.execute(params![
+                    &s.trace_id[..],
+                    &s.span_id[..],
+                    s.command,
+                    to_i64(s.start_unix_nano),
+                    to_i64(s.end_unix_nano),
+                    s.success,
+                    s.error,
+                    s.duration_ms,
+                    s.session_id,
+                    s.event_id
+                        .as_ref()
+                        .map(|u| &*u.hyphenated().encode_lower(&mut event_id)),
+                    s.telemetry_version,
+                    s.cli_version,
+                    s.opt_in_source,
+                    s.service_name,
+                    s.deployment_environment,
+                    fields,
+                ])?;
                 if changed == 0 {
                     outcome.duplicates += 1;
                 } else {
@@ -173,15 +293,13 @@ impl Store for SqliteStore {
                 }
             }
             if outcome.duplicates > 0 {
-                tx.prepare_cached(
+                conn.prepare_cached(
                     "UPDATE counters SET value = value + ?1 WHERE name = 'duplicates'",
-                )
-                .and_then(|mut s| s.execute([to_i64(outcome.duplicates)]))
-                .map_err(backend)?;
+                )?
+                .execute([to_i64(outcome.duplicates)])?;
             }
-        }
-        tx.commit().map_err(backend)?;
-        Ok(outcome)
+            Ok(outcome)
+        })
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -210,18 +328,17 @@ impl Store for SqliteStore {
     }
 
     fn retain(&self, older_than: SystemTime) -> Result<u64, StoreError> {
-        let conn = Self::lock(&self.writer);
         let cut = to_i64(unix_nanos(older_than));
         let mut deleted = 0u64;
-        // In slices, so a large deletion never holds the write lock for long.
+        // In slices, so a large deletion never holds the writer for long.
         loop {
-            let n = conn
-                .execute(
+            let n = self.group_commit(0, |conn| {
+                conn.prepare_cached(
                     "DELETE FROM spans WHERE rowid IN
                      (SELECT rowid FROM spans WHERE start_unix_nano < ?1 LIMIT 10000)",
-                    [cut],
-                )
-                .map_err(backend)?;
+                )?
+                .execute([cut])
+            })?;
             deleted += n as u64;
             if n < 10_000 {
                 return Ok(deleted);
@@ -248,6 +365,59 @@ impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
+}
+
+/// The `fields` column: the same JSON object as [`fields_to_json`](super::fields_to_json),
+/// written without building a map.
+fn write_fields(out: &mut String, fields: &[(String, specfact_telemetry::FieldValue)]) {
+    use specfact_telemetry::FieldValue;
+    use std::fmt::Write;
+    // Keys are unique (the sanitizer keeps the last value of a key); their order is the span's.
+    out.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(out, k);
+        out.push(':');
+        match v {
+            FieldValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            FieldValue::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            FieldValue::Float(f) if f.is_finite() => {
+                out.push_str(
+                    &serde_json::Number::from_f64(*f)
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "null".into()),
+                );
+            }
+            FieldValue::Float(_) => out.push_str("null"),
+            FieldValue::Str(s) => push_json_string(out, s),
+        }
+    }
+    out.push('}');
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn row_to_span(row: &rusqlite::Row<'_>) -> Result<StoredSpan, StoreError> {
@@ -342,6 +512,56 @@ mod tests {
         drop(store);
         let reopened = SqliteStore::open(&dir.path().join("sub/t.db")).unwrap();
         assert_eq!(reopened.stats().unwrap().duplicates, 2);
+    }
+
+    #[test]
+    fn the_fields_column_is_the_json_object() {
+        let fields = vec![
+            ("mode".to_owned(), FieldValue::Str("re\"p\\ro\u{1}".into())),
+            ("files_analyzed".to_owned(), FieldValue::Int(-140)),
+            ("shadow_mode".to_owned(), FieldValue::Bool(true)),
+            ("ratio".to_owned(), FieldValue::Float(0.1)),
+            ("whole".to_owned(), FieldValue::Float(2.0)),
+        ];
+        let mut out = String::new();
+        write_fields(&mut out, &fields);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let expected: serde_json::Value =
+            serde_json::from_str(&super::super::fields_to_json(&fields)).unwrap();
+        assert_eq!(parsed, expected, "{out}");
+    }
+
+    #[test]
+    fn concurrent_writers_share_commits_and_each_span_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+        let threads: Vec<_> = (0..8u8)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut inserted = 0;
+                    for round in 0..20u8 {
+                        let spans: Vec<_> = (0..10u8)
+                            .map(|i| {
+                                let mut s = span(i, 1_000);
+                                s.trace_id = [t, round, i, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+                                s
+                            })
+                            .collect();
+                        let o = store.insert(&spans).unwrap();
+                        // Every second round again: all duplicates.
+                        let again = store.insert(&spans).unwrap();
+                        assert_eq!(again.duplicates, 10);
+                        inserted += o.inserted;
+                    }
+                    inserted
+                })
+            })
+            .collect();
+        let inserted: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(inserted, 8 * 20 * 10);
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.events_stored, stats.duplicates), (1600, 1600));
     }
 
     #[test]
