@@ -277,6 +277,7 @@ fn hostile_input_is_refused_and_nothing_hostile_is_stored(b: &Backend) {
     // The server is up, its memory bounded, and only checked values are stored.
     assert_eq!(http(server.port, "GET", "/healthz", &[], b"").status, 200);
     let peak = server.peak_rss_kib();
+    eprintln!("server peak RSS after the hostile input: {peak} KiB");
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
     let spans = stored(b);
     let commands: BTreeSet<(u8, String)> = spans
