@@ -275,6 +275,13 @@ fn hostile_input_is_refused_and_nothing_hostile_is_stored(b: &Backend) {
     bad_value[at] = 0xc3;
     assert_eq!(server.post(PB, None, &bad_value).status, 200);
 
+    // A million empty scope spans in OTLP/JSON (3 MB): nothing to store, nothing kept per entry.
+    let mut empty = String::from("{\"resourceSpans\":[{\"scopeSpans\":[{}");
+    empty.push_str(&",{}".repeat(1_000_000));
+    empty.push_str("]}]}");
+    let r = server.post(JSON, None, empty.as_bytes());
+    assert_eq!((r.status, r.text()), (200, "{}".to_owned()));
+
     // The server is up, its memory bounded, and only checked values are stored.
     assert_eq!(http(server.port, "GET", "/healthz", &[], b"").status, 200);
     let peak = server.peak_rss_kib();
