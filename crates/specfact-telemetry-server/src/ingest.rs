@@ -2,13 +2,14 @@
 //! become a [`StoredSpan`], and a request's spans are committed before it is answered.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
 use specfact_telemetry::schema::FieldKind;
-use specfact_telemetry::{
-    Event, FieldValue, MachineIdentity, RecheckMemo, Sanitizer, Schema, Value,
-};
+#[cfg(test)]
+use specfact_telemetry::{Event, RecheckMemo};
+use specfact_telemetry::{FieldValue, MachineIdentity, Sanitizer, Schema, Value};
 
 use crate::decode::{
     self, DecodeError, Failure, Format, PREFIX, RawResource, RawSpan, RawValue, SpanSink,
@@ -112,14 +113,11 @@ impl Checker {
         }
     }
 
-    /// The span as it may be stored, or why not. `now` is Unix nanoseconds.
-    pub fn check(
-        &self,
-        memo: &mut RecheckMemo,
-        resource: &CheckedResource,
-        span: &RawSpan<'_>,
+    /// The span's command, ids and start time, or why the span is refused.
+    fn envelope<'s>(
+        span: &'s RawSpan<'_>,
         now: u64,
-    ) -> Result<StoredSpan, Rejection> {
+    ) -> Result<(&'s str, [u8; 16], [u8; 8]), Rejection> {
         let command = span
             .name
             .as_deref()
@@ -144,6 +142,134 @@ impl Checker {
         if span.start_unix_nano > now.saturating_add(MAX_FUTURE_NANOS) {
             return Err(Rejection::InTheFuture);
         }
+        Ok((command, trace_id, span_id))
+    }
+
+    /// The span as it may be stored, or why not. `now` is Unix nanoseconds.
+    ///
+    /// The same verdicts as building the span's [`Event`] and passing it through the core's
+    /// [`Sanitizer::recheck_with`] (a property test checks that), with each string's verdict
+    /// remembered in `memo` and looked up without allocating.
+    pub fn check(
+        &self,
+        memo: &mut Memo,
+        resource: &CheckedResource,
+        span: &RawSpan<'_>,
+        now: u64,
+    ) -> Result<StoredSpan, Rejection> {
+        let (command, trace_id, span_id) = Self::envelope(span, now)?;
+        memo.bound();
+        let sanitizer = Sanitizer::new(&self.schema, &self.identity);
+        let command = remembered(&mut memo.commands, command, |c| sanitizer.command(c).ok())
+            .ok_or(Rejection::BadCommand)?;
+        let mut success = span.status_code != 2;
+        let mut duration_ms = span.end_unix_nano.saturating_sub(span.start_unix_nano) as f64 / 1e6;
+        let (mut error, mut session_id, mut telemetry_version) = (None, None, None);
+        let mut cli_version = resource.service_version.as_deref();
+        let mut opt_in_source = resource.opt_in_source.as_deref();
+        let mut event_id = None;
+        let mut fields: Vec<(String, FieldValue)> = Vec::new();
+        for (key, value) in &span.attributes {
+            let text = match value {
+                RawValue::Str(s) => Some(s.as_ref()),
+                _ => None,
+            };
+            match key.as_ref() {
+                "command" | "timestamp" => {}
+                "success" => {
+                    if let RawValue::Bool(b) = value {
+                        success = *b;
+                    }
+                }
+                "duration_ms" => match value {
+                    RawValue::Double(d) => duration_ms = *d,
+                    RawValue::Int(i) => duration_ms = *i as f64,
+                    _ => {}
+                },
+                "error" => error = text,
+                "session_id" => session_id = text,
+                "telemetry_version" => telemetry_version = text,
+                "cli_version" => cli_version = text.or(cli_version),
+                "opt_in_source" => opt_in_source = text.or(opt_in_source),
+                "event_id" => event_id = text.and_then(|t| uuid::Uuid::parse_str(t).ok()),
+                field => {
+                    let Some(kind) = self.schema.kind(field) else {
+                        continue;
+                    };
+                    let verdict = match value {
+                        RawValue::Str(s) => {
+                            let verdict =
+                                |s: &str| sanitizer.check(kind, &Value::Str(s.to_owned())).ok();
+                            match memo.fields.of(field) {
+                                Some(known) => remembered_value(known, s, verdict),
+                                None => verdict(s),
+                            }
+                        }
+                        RawValue::Bool(b) => sanitizer.check(kind, &Value::Bool(*b)).ok(),
+                        RawValue::Int(i) => sanitizer.check(kind, &Value::Int(*i)).ok(),
+                        RawValue::Double(d) => sanitizer.check(kind, &Value::Float(*d)).ok(),
+                        RawValue::Other => None,
+                    };
+                    // The last value of a key counts; a refused last value removes the key.
+                    let at = fields.iter().position(|(k, _)| k == field);
+                    match (verdict, at) {
+                        (Some(v), Some(i)) => fields[i].1 = v,
+                        (Some(v), None) => fields.push((field.to_owned(), v)),
+                        (None, Some(i)) => {
+                            fields.remove(i);
+                        }
+                        (None, None) => {}
+                    }
+                }
+            }
+        }
+        let duration_ms = match sanitizer.check(&FieldKind::DurationMs, &Value::Float(duration_ms))
+        {
+            Ok(FieldValue::Float(d)) => d,
+            _ => 0.0,
+        };
+        let error =
+            error.and_then(|e| remembered(&mut memo.errors, e, |e| sanitizer.error_type(e).ok()));
+        let cli_version = cli_version
+            .and_then(|v| remembered(&mut memo.versions, v, |v| sanitizer.cli_version(v).ok()));
+        Ok(StoredSpan {
+            trace_id,
+            span_id,
+            command,
+            start_unix_nano: span.start_unix_nano,
+            end_unix_nano: span.end_unix_nano.max(span.start_unix_nano),
+            success,
+            error,
+            duration_ms,
+            session_id: session_id
+                .filter(|s| is_session_id(s))
+                .unwrap_or_default()
+                .to_owned(),
+            event_id,
+            telemetry_version: telemetry_version
+                .filter(|v| is_format_version(v))
+                .map(str::to_owned),
+            cli_version,
+            opt_in_source: opt_in_source
+                .filter(|s| matches!(*s, "env" | "config" | "file"))
+                .map(str::to_owned),
+            service_name: resource.service_name.clone(),
+            deployment_environment: resource.deployment_environment.clone(),
+            fields,
+        })
+    }
+
+    /// [`check`](Self::check) the slow way, through the core's event re-check: the reference
+    /// the property test compares with.
+    #[cfg(test)]
+    fn check_by_recheck(
+        &self,
+        memo: &mut RecheckMemo,
+        resource: &CheckedResource,
+        span: &RawSpan<'_>,
+        now: u64,
+    ) -> Result<StoredSpan, Rejection> {
+        let (command, trace_id, span_id) = Self::envelope(span, now)?;
         let sanitizer = Sanitizer::new(&self.schema, &self.identity);
         let event = self.event(command, resource, span);
         // The core's re-check: command, error type, session id, duration, versions and
@@ -172,6 +298,7 @@ impl Checker {
         })
     }
 
+    #[cfg(test)]
     /// The span's attributes as an [`Event`], unchecked: metadata only where the schema has
     /// the field, the library's own keys as sent. The re-check decides about every value.
     fn event(&self, command: &str, resource: &CheckedResource, span: &RawSpan<'_>) -> Event {
@@ -236,6 +363,82 @@ impl Checker {
         }
         event
     }
+}
+
+/// A session id as the library writes it: 32 lowercase hex digits (as the core's re-check).
+fn is_session_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An event format version (`1.0`), as the core's re-check takes it.
+fn is_format_version(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 8 && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// String verdicts remembered across the spans of a request; bounded.
+#[derive(Debug, Default)]
+pub struct Memo {
+    commands: HashMap<String, Option<String>>,
+    errors: HashMap<String, Option<String>>,
+    versions: HashMap<String, Option<String>>,
+    fields: FieldMemo,
+}
+
+impl Memo {
+    /// Most verdicts of each sort remembered; past this a sort starts over.
+    const MAX_ENTRIES: usize = 4096;
+
+    fn bound(&mut self) {
+        for m in [&mut self.commands, &mut self.errors, &mut self.versions] {
+            if m.len() > Self::MAX_ENTRIES {
+                m.clear();
+            }
+        }
+        if self.fields.0.values().map(HashMap::len).sum::<usize>() > Self::MAX_ENTRIES {
+            self.fields.0.clear();
+        }
+    }
+}
+
+/// Field → text → verdict.
+#[derive(Debug, Default)]
+struct FieldMemo(HashMap<String, HashMap<String, Option<FieldValue>>>);
+
+impl FieldMemo {
+    fn of(&mut self, field: &str) -> Option<&mut HashMap<String, Option<FieldValue>>> {
+        if !self.0.contains_key(field) {
+            self.0.insert(field.to_owned(), HashMap::new());
+        }
+        self.0.get_mut(field)
+    }
+}
+
+fn remembered(
+    map: &mut HashMap<String, Option<String>>,
+    key: &str,
+    verdict: impl FnOnce(&str) -> Option<String>,
+) -> Option<String> {
+    if let Some(v) = map.get(key) {
+        return v.clone();
+    }
+    let v = verdict(key);
+    map.insert(key.to_owned(), v.clone());
+    v
+}
+
+fn remembered_value(
+    map: &mut HashMap<String, Option<FieldValue>>,
+    key: &str,
+    verdict: impl FnOnce(&str) -> Option<FieldValue>,
+) -> Option<FieldValue> {
+    if let Some(v) = map.get(key) {
+        return v.clone();
+    }
+    let v = verdict(key);
+    map.insert(key.to_owned(), v.clone());
+    v
 }
 
 /// A resource's attributes as a span may keep them ([`Checker::resource`]).
@@ -320,7 +523,7 @@ pub fn ingest(
         resource: None,
         checker,
         store,
-        memo: RecheckMemo::default(),
+        memo: Memo::default(),
         now: unix_nanos(now),
         pending: Vec::with_capacity(512),
         outcome: RequestOutcome::default(),
@@ -339,7 +542,7 @@ struct Ingest<'c> {
     resource: Option<(RawResource<'static>, CheckedResource)>,
     checker: &'c Checker,
     store: &'c dyn Store,
-    memo: RecheckMemo,
+    memo: Memo,
     now: u64,
     pending: Vec<StoredSpan>,
     outcome: RequestOutcome,
@@ -448,7 +651,7 @@ mod tests {
         let c = Checker::default();
         let resource = c.resource(&resource);
         let got = c
-            .check(&mut RecheckMemo::default(), &resource, &span, NOW)
+            .check(&mut Memo::default(), &resource, &span, NOW)
             .unwrap();
         assert_eq!(got.command, "repro.run");
         assert!(!got.success);
@@ -472,7 +675,7 @@ mod tests {
     #[test]
     fn hostile_values_are_dropped_and_hostile_spans_rejected() {
         let c = Checker::default();
-        let mut memo = RecheckMemo::default();
+        let mut memo = Memo::default();
         let resource = RawResource {
             service_name: Some(Cow::Borrowed("/srv/shop")),
             service_version: Some(Cow::Borrowed("ada@example.com")),
@@ -500,7 +703,7 @@ mod tests {
         assert_eq!(got.service_name, "");
 
         let reject = |span: RawSpan<'_>| {
-            c.check(&mut RecheckMemo::default(), &resource, &span, NOW)
+            c.check(&mut Memo::default(), &resource, &span, NOW)
                 .unwrap_err()
         };
         assert_eq!(reject(raw("GET /checkout", vec![])), Rejection::NotSpecfact);
@@ -524,6 +727,102 @@ mod tests {
         let mut unnamed = raw("x", vec![]);
         unnamed.name = None;
         assert_eq!(reject(unnamed), Rejection::NotSpecfact);
+    }
+
+    fn value_strategy() -> impl proptest::strategy::Strategy<Value = RawValue<'static>> {
+        use proptest::prelude::*;
+        let texts = prop::sample::select(vec![
+            "repro",
+            "Repro ",
+            "",
+            "  ",
+            "/home/ada/x",
+            "ada@example.com",
+            "https://x.io/a",
+            "Exit",
+            "TimeoutError",
+            "io::NotFound",
+            "boom at /tmp/x",
+            "0.20.5",
+            "1.2.0-rc.1",
+            "1.0",
+            "env",
+            "config",
+            "everything",
+            "e66ed2f0ed0a4d81bf92d91b2add3fed",
+            "E66ED2F0ED0A4D81BF92D91B2ADD3FED",
+            "0190a0d6-3f3e-7c4b-9a1e-2f5d6c7b8a90",
+            "cicd",
+            "a\u{0}b",
+            "plan.init",
+            "x".repeat(40).leak(),
+        ]);
+        prop_oneof![
+            texts.prop_map(|t| RawValue::Str(Cow::Borrowed(t))),
+            any::<bool>().prop_map(RawValue::Bool),
+            prop_oneof![
+                Just(-5i64),
+                Just(0),
+                Just(3),
+                Just(143),
+                Just(i64::MAX),
+                any::<i64>()
+            ]
+            .prop_map(RawValue::Int),
+            prop_oneof![
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                Just(-1.0),
+                Just(12.34),
+                Just(1e300),
+                any::<f64>()
+            ]
+            .prop_map(RawValue::Double),
+            Just(RawValue::Other),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_check_agrees_with_the_cores_recheck(
+            attrs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "mode", "execution_mode", "shadow_mode", "files_analyzed",
+                        "features_detected", "checks_total", "checks_failed", "success", "error",
+                        "duration_ms", "session_id", "telemetry_version", "cli_version",
+                        "opt_in_source", "event_id", "command", "timestamp", "repository",
+                        "Mode", "",
+                    ]),
+                    value_strategy(),
+                ),
+                0..24,
+            ),
+            command in proptest::sample::select(vec!["repro.run", "Plan.Init", "/etc/x", "a..b", "ada@example.com"]),
+            status in 0i32..3,
+            version in proptest::option::of(proptest::sample::select(vec!["0.20.5", "ada@example.com", ""])),
+        ) {
+            let c = Checker::default();
+            let name = format!("specfact.{command}");
+            let mut span = raw(&name, attrs);
+            span.status_code = status;
+            let resource = c.resource(&RawResource {
+                service_version: version.map(Cow::Borrowed),
+                opt_in_source: Some(Cow::Borrowed("env")),
+                ..Default::default()
+            });
+            let sort = |r: Result<StoredSpan, Rejection>| r.map(|mut s| {
+                s.fields.sort_by(|a, b| a.0.cmp(&b.0));
+                format!("{s:?}")
+            });
+            let mut memo = Memo::default();
+            let fast = sort(c.check(&mut memo, &resource, &span, NOW));
+            // Remembered verdicts give the same answer.
+            let again = sort(c.check(&mut memo, &resource, &span, NOW));
+            let slow = sort(c.check_by_recheck(&mut RecheckMemo::default(), &resource, &span, NOW));
+            proptest::prop_assert_eq!(&fast, &slow);
+            proptest::prop_assert_eq!(fast, again);
+        }
     }
 
     #[test]

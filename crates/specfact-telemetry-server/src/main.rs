@@ -43,8 +43,9 @@ struct Args {
     /// Where spans are stored: sqlite:PATH or clickhouse:http://HOST:PORT/DATABASE.
     /// [default: sqlite:$XDG_DATA_HOME/specfact-telemetry-server/telemetry.sqlite3, else
     /// sqlite:~/.local/share/specfact-telemetry-server/telemetry.sqlite3]
-    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_STORE")]
-    store: Option<StoreLocation>,
+    // Parsed after clap, whose errors would repeat the value (and a password in it).
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_STORE", hide_env_values = true)]
+    store: Option<String>,
 
     /// Require this token from clients (header `Authorization: Bearer TOKEN`). Prefer the
     /// environment variable: command lines are visible to other users.
@@ -97,8 +98,12 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let location = match args.store {
-        Some(l) => l,
+    let location = match args.store.as_deref().map(str::parse::<StoreLocation>) {
+        Some(Ok(l)) => l,
+        Some(Err(e)) => {
+            eprintln!("error: invalid --store: {e}");
+            std::process::exit(2);
+        }
         None => StoreLocation::Sqlite(default_sqlite_path(
             std::env::var_os("XDG_DATA_HOME")
                 .map(PathBuf::from)

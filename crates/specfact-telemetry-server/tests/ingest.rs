@@ -24,6 +24,7 @@ store_tests!(
     hostile_input_is_refused_and_nothing_hostile_is_stored,
     sigkill_under_load_loses_no_acknowledged_span,
     sigterm_finishes_requests_in_flight,
+    overload_gets_429_with_retry_after,
 );
 
 /// Every stored span, read back through the store itself.
@@ -274,9 +275,17 @@ fn hostile_input_is_refused_and_nothing_hostile_is_stored(b: &Backend) {
     bad_value[at] = 0xc3;
     assert_eq!(server.post(PB, None, &bad_value).status, 200);
 
+    // A million empty scope spans in OTLP/JSON (3 MB): nothing to store, nothing kept per entry.
+    let mut empty = String::from("{\"resourceSpans\":[{\"scopeSpans\":[{}");
+    empty.push_str(&",{}".repeat(1_000_000));
+    empty.push_str("]}]}");
+    let r = server.post(JSON, None, empty.as_bytes());
+    assert_eq!((r.status, r.text()), (200, "{}".to_owned()));
+
     // The server is up, its memory bounded, and only checked values are stored.
     assert_eq!(http(server.port, "GET", "/healthz", &[], b"").status, 200);
     let peak = server.peak_rss_kib();
+    eprintln!("server peak RSS after the hostile input: {peak} KiB");
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
     let spans = stored(b);
     let commands: BTreeSet<(u8, String)> = spans
@@ -486,4 +495,36 @@ fn sigterm_finishes_requests_in_flight(b: &Backend) {
     drop(s);
     assert_eq!(server.terminate().code(), Some(0));
     assert_eq!(stored(b).len(), 50);
+}
+
+fn overload_gets_429_with_retry_after(b: &Backend) {
+    use std::io::{Read, Write};
+    let server = b.start(&["--max-concurrent", "1"]);
+    let body = otlp::repro_batch(1, 20);
+    // The one slot is taken by a request whose body is still arriving.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {PB}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    slow.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = server.post(PB, None, &otlp::repro_batch(100, 5));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    // The slow request still completes, and the server takes new ones again.
+    slow.write_all(&body[10..]).unwrap();
+    let mut raw = Vec::new();
+    slow.read_to_end(&mut raw).unwrap();
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
+    assert_eq!(
+        server.post(PB, None, &otlp::repro_batch(100, 5)).status,
+        200
+    );
+    let stats = server.stats();
+    assert_eq!(stats["events_stored"], 25, "{stats}");
+    assert_eq!(stats["requests_refused"], 1, "{stats}");
 }

@@ -96,9 +96,9 @@ impl<'de, 'q, 'r, S: SpanSink<'de, Error = E>, E> Visitor<'de> for ResourceSpans
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(rs) = seq.next_element::<ResourceSpansJson<'de>>()? {
             let resource = rs.resource.map(|r| r.attributes.0).unwrap_or_default();
-            for raw in rs.scope_spans.into_iter().flatten() {
+            if let Some(raw) = rs.scope_spans {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
-                ScopeSpansSeed {
+                ScopeSpansList {
                     state: &mut *self.0,
                     resource: &resource,
                 }
@@ -116,14 +116,51 @@ impl<'de, 'q, 'r, S: SpanSink<'de, Error = E>, E> Visitor<'de> for ResourceSpans
     }
 }
 
+/// The `scopeSpans` list of one resource, streamed.
+struct ScopeSpansList<'q, 'r, 'x, 'de, S, E> {
+    state: &'q mut State<'r, S, E>,
+    resource: &'x RawResource<'de>,
+}
+
+impl<'de, 'q, 'r, 'x, S: SpanSink<'de, Error = E>, E> DeserializeSeed<'de>
+    for ScopeSpansList<'q, 'r, 'x, 'de, S, E>
+{
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'q, 'r, 'x, S: SpanSink<'de, Error = E>, E> Visitor<'de>
+    for ScopeSpansList<'q, 'r, 'x, 'de, S, E>
+{
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of ScopeSpans")
+    }
+    fn visit_unit<Er: de::Error>(self) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(ScopeSpansSeed {
+                state: &mut *self.state,
+                resource: self.resource,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
 /// One `ResourceSpans`: the resource first (it may come after its spans), the scope spans kept
-/// as borrowed raw JSON until then.
+/// as one borrowed raw JSON text until then (not a list: nothing grows with their number).
 #[derive(Deserialize)]
 struct ResourceSpansJson<'a> {
     #[serde(default, borrow)]
     resource: Option<ResourceJson<'a>>,
     #[serde(default, borrow, alias = "scope_spans", rename = "scopeSpans")]
-    scope_spans: Option<Vec<&'a RawJson>>,
+    scope_spans: Option<&'a RawJson>,
 }
 
 #[derive(Deserialize)]

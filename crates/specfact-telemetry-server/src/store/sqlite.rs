@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO counters (name, value) VALUES ('duplicates', 0);
+INSERT INTO counters (name, value)
+    SELECT 'events_stored', (SELECT count(*) FROM spans)
+    WHERE NOT EXISTS (SELECT 1 FROM counters WHERE name = 'events_stored');
 ";
 
 const INSERT: &str = "INSERT OR IGNORE INTO spans (trace_id, span_id, command, start_unix_nano,
@@ -298,15 +301,23 @@ impl Store for SqliteStore {
                 )?
                 .execute([to_i64(outcome.duplicates)])?;
             }
+            if outcome.inserted > 0 {
+                conn.prepare_cached(
+                    "UPDATE counters SET value = value + ?1 WHERE name = 'events_stored'",
+                )?
+                .execute([to_i64(outcome.inserted)])?;
+            }
             Ok(outcome)
         })
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let conn = Self::lock(&self.reader);
-        let (count, oldest, newest): (i64, Option<i64>, Option<i64>) = conn
+        let (count, oldest, newest): (Option<i64>, Option<i64>, Option<i64>) = conn
             .query_row(
-                "SELECT count(*), min(start_unix_nano), max(start_unix_nano) FROM spans",
+                // The count is kept in `counters` by every write: no scan of a large table.
+                "SELECT (SELECT value FROM counters WHERE name = 'events_stored'),
+                        min(start_unix_nano), max(start_unix_nano) FROM spans",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -320,7 +331,7 @@ impl Store for SqliteStore {
             .optional()
             .map_err(backend)?;
         Ok(StoreStats {
-            events_stored: count.max(0) as u64,
+            events_stored: count.unwrap_or(0).max(0) as u64,
             duplicates: duplicates.unwrap_or(0).max(0) as u64,
             oldest_start_unix_nano: oldest.map(|n| n.max(0) as u64),
             newest_start_unix_nano: newest.map(|n| n.max(0) as u64),
@@ -338,6 +349,13 @@ impl Store for SqliteStore {
                      (SELECT rowid FROM spans WHERE start_unix_nano < ?1 LIMIT 10000)",
                 )?
                 .execute([cut])
+                .and_then(|n| {
+                    conn.prepare_cached(
+                        "UPDATE counters SET value = value - ?1 WHERE name = 'events_stored'",
+                    )?
+                    .execute([n as i64])?;
+                    Ok(n)
+                })
             })?;
             deleted += n as u64;
             if n < 10_000 {
@@ -572,6 +590,18 @@ mod tests {
         store.insert(&spans).unwrap();
         let cut = SystemTime::UNIX_EPOCH + Duration::from_secs(2_500);
         assert_eq!(store.retain(cut).unwrap(), 2);
+        assert_eq!(store.stats().unwrap().events_stored, 2);
+        // A database whose counter row is gone gets it back, counted, when opened.
+        store
+            .writer
+            .lock()
+            .unwrap()
+            .conn
+            .execute("DELETE FROM counters WHERE name = 'events_stored'", [])
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(store.stats().unwrap().events_stored, 2);
         let mut left = Vec::new();
         store
             .events(SystemTime::UNIX_EPOCH, &mut |s| left.push(s.span_id[0]))

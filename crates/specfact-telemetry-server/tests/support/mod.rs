@@ -57,7 +57,9 @@ impl Backend {
     }
 }
 
-/// Instantiates test bodies `fn name(backend: &Backend)` once per store.
+/// Instantiates test bodies `fn name(backend: &Backend)` once per store: a module per store
+/// (`sqlite::name`, …). Another store joins by adding a `Backend` constructor for it and a
+/// module here; every test file then runs on it unchanged.
 #[macro_export]
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
