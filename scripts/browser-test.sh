@@ -14,7 +14,7 @@ root=$PWD
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "browser-test: ${CHROMIUM:-/usr/bin/chromium} not found (apt-get install -y chromium)" >&2; exit 1; }
 
 cargo build --quiet -p specfact-telemetry-cli --bin specfact-telemetry
-cargo build --quiet -p specfact-telemetry --example generate_log
+cargo build --quiet -p specfact-telemetry-sample --example generate_log
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 bin="$target_dir/debug/specfact-telemetry"
 generate="$target_dir/debug/examples/generate_log"

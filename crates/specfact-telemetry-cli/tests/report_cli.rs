@@ -93,6 +93,19 @@ fn since_and_until_take_days_and_rfc3339_times() {
 }
 
 #[test]
+fn since_and_until_take_ages_like_every_other_command() {
+    let home = Home::new();
+    home.write("telemetry.log", LOG);
+    // Every event is older than a day: none since, all until (the one without a
+    // timestamp cannot be placed in time and is left out).
+    let j = json(&home, &["--since", "1d"]);
+    assert_eq!(j["events"], 0);
+    let j = json(&home, &["--until", "1d"]);
+    assert_eq!(j["events"], 3);
+    assert_eq!(j["outside_period"], 1);
+}
+
+#[test]
 fn bad_dates_are_usage_errors() {
     let home = Home::new();
     home.write("telemetry.log", LOG);

@@ -184,6 +184,74 @@ fn since_takes_dates_times_and_ages() {
 }
 
 #[test]
+fn a_bare_date_is_a_utc_day_in_every_time_zone() {
+    let home = Home::new();
+    mixed_log(&home);
+    let commands = |zone: &str, args: &[&str]| -> Vec<String> {
+        let mut c = opted_in(&home);
+        c.env("TZ", zone).args(["show", "--json"]).args(args);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["command"].to_string())
+            .collect()
+    };
+    // 12 hours behind UTC: local midnight of the 21st would leave out repro.run at 10:00Z.
+    assert_eq!(
+        commands("Etc/GMT+12", &["--since", "2026-11-21"]),
+        [r#""repro.run""#, r#""plan.init""#, r#""enforce.stage""#]
+    );
+    // 9 hours ahead: the local 22nd would end at 15:00Z and leave out plan.init at 23:59Z.
+    assert_eq!(
+        commands(
+            "Asia/Tokyo",
+            &["--since", "2026-11-22", "--until", "2026-11-22"]
+        ),
+        [r#""plan.init""#]
+    );
+    assert_eq!(
+        commands("UTC", &["--until", "2026-11-20T09:15:00Z"]),
+        [r#""import.from_code""#]
+    );
+}
+
+#[test]
+fn until_leaves_out_later_events_and_an_empty_period_is_a_usage_error() {
+    let home = Home::new();
+    mixed_log(&home);
+    let (code, out, err) = show(&home, &["--until", "2026-11-21"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("repro.run") && !out.contains("plan.init"),
+        "{out}"
+    );
+    assert!(
+        err.contains("2 events without a timestamp (written by an older tool) left out by --until"),
+        "{err}"
+    );
+    let (code, out, _) = show(&home, &["--until", "2001-01-01"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("No events recorded before 2001-01-02 00:00:00 UTC"),
+        "{out}"
+    );
+    let (code, out, err) = show(&home, &["--since", "2026-11-22", "--until", "2026-11-21"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("--since must be before --until"), "{err}");
+}
+
+#[test]
+fn the_table_names_the_time_zone_of_its_times() {
+    let home = Home::new();
+    mixed_log(&home);
+    let mut c = opted_in(&home);
+    c.env("TZ", "Asia/Tokyo").args(["show", "-n", "1"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("TIME (Asia/Tokyo)"), "{out}");
+}
+
+#[test]
 fn a_bad_since_is_a_usage_error() {
     let home = Home::new();
     mixed_log(&home);

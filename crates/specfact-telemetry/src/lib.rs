@@ -64,12 +64,12 @@
 pub mod delivery;
 pub mod env;
 pub mod event;
+pub mod file_identity;
 mod hooks;
 pub mod log;
 #[cfg(feature = "otlp")]
 pub mod otlp;
-pub mod report;
-pub mod sample;
+pub mod private_file;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -80,7 +80,6 @@ pub use delivery::{DeliveryMode, DeliveryState, ExportRequest, ExportSummary, Se
 pub use env::EnvSnapshot;
 pub use event::{Event, FieldValue};
 pub use log::LocalLog;
-pub use report::{Report, ReportError, ReportOptions};
 pub use sanitize::{DropReason, Dropped, MachineIdentity, RecheckMemo, Sanitized, Sanitizer};
 pub use schema::{FieldKind, Schema, SchemaError};
 pub use settings::{Diagnostic, DisabledReason, OptInSource, Setting, Settings, Source};

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::event::Event;
+use crate::file_identity::is_same_file;
+use crate::private_file::{self, PrivateFile};
 
 /// The longest line a reader accepts; longer lines are reported as malformed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -126,7 +128,7 @@ impl LocalLog {
             let file = self.open_for_append()?;
             file.lock().map_err(|e| io_err("lock", e))?;
             attempts += 1;
-            if attempts >= MAX_REOPEN_ATTEMPTS || same_file(&file, &self.path) {
+            if attempts >= MAX_REOPEN_ATTEMPTS || is_same_file(&file, &self.path) {
                 return Ok(file);
             }
         }
@@ -148,24 +150,8 @@ impl LocalLog {
             return Ok(Rewritten::default());
         }
         let lock = self.open_locked()?;
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let file_name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "telemetry.log".to_owned());
-        let tmp = dir.join(format!(".{file_name}.rewrite-{}", std::process::id()));
         let result = (|| {
-            let mut o = OpenOptions::new();
-            o.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            let out = o.open(&tmp).map_err(|e| io_err("write to", e))?;
-            let mut out = io::BufWriter::new(out);
+            let mut out = PrivateFile::create(&self.path).map_err(|e| io_err("write to", e))?;
             let mut summary = Rewritten::default();
             let mut source = BufReader::new(File::open(&self.path).map_err(|e| io_err("read", e))?);
             let mut position = 0u64;
@@ -192,16 +178,9 @@ impl LocalLog {
                     io::Write::write_all(&mut out, b"\n").map_err(|e| io_err("write to", e))?;
                 }
             }
-            let out = out
-                .into_inner()
-                .map_err(|e| io_err("write to", e.into_error()))?;
-            out.sync_all().map_err(|e| io_err("write to", e))?;
-            fs::rename(&tmp, &self.path).map_err(|e| io_err("replace", e))?;
+            out.commit().map_err(|e| io_err("replace", e))?;
             Ok(summary)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
         drop(lock);
         result
     }
@@ -319,23 +298,6 @@ impl LocalLog {
     }
 }
 
-/// Whether the open `file` is still the file at `path`.
-fn same_file(file: &File, path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), fs::metadata(path)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        true
-    }
-}
-
 /// What [`LocalLog::rewrite`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rewritten {
@@ -360,11 +322,7 @@ fn last_byte(file: &File, len: u64) -> io::Result<u8> {
 
 /// Creates `dir` and its missing parents with mode 0700.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), LogError> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|source| LogError::CreateDir {
+    private_file::create_private_dir(dir).map_err(|source| LogError::CreateDir {
         path: dir.to_owned(),
         source,
     })

@@ -2,43 +2,16 @@
 //! user's other keys and comments, write atomically, and keep secrets private (0600).
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use specfact_telemetry::private_file;
 
 /// Writes `contents` to `path` atomically (temporary file + rename), mode 0600,
 /// creating the parent directory with mode 0700.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut o = fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        let mut f = o.open(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    private_file::write_private(path, contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Reads a text file that may not exist.

@@ -3,12 +3,13 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::str::FromStr;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use specfact_telemetry::delivery::{self, ExportRequest, ExportSummary, Selection};
+use specfact_telemetry_report::time_bound::TimeBound;
 
 use super::output;
 use crate::context::Context;
@@ -19,10 +20,10 @@ pub struct Args {
     /// Every event in the log, including those recorded before the endpoint was set.
     #[arg(long, conflicts_with = "since")]
     pub all: bool,
-    /// Only events recorded at or after DATE (`2026-11-24`, an RFC 3339 time, or an age
-    /// such as `7d`); events without a timestamp are left out.
-    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = output::parse_since)]
-    pub since: Option<SystemTime>,
+    /// Only events recorded at or after DATE (`2026-11-24`: from midnight UTC, an RFC 3339
+    /// time, or an age such as `7d`); events without a timestamp are left out.
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub since: Option<TimeBound>,
     /// Print the OTLP/JSON request bodies that would be sent (one per line) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -44,7 +45,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let request = ExportRequest {
         selection: match (args.all, args.since) {
             (true, _) => Selection::All,
-            (false, Some(t)) => Selection::Since(t),
+            (false, Some(t)) => Selection::Since(t.start()),
             (false, None) => Selection::Pending,
         },
         dry_run: args.dry_run,

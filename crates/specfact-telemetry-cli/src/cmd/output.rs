@@ -4,7 +4,7 @@
 use std::fmt::Display;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use clap::CommandFactory;
 use clap::error::ErrorKind;
@@ -124,6 +124,22 @@ pub fn render(table: &Table) -> String {
         .join("\n")
 }
 
+/// The name of the local time zone (`TZ`, else the system's): `Europe/Paris`, `UTC`,
+/// or `local` when it has none.
+pub fn local_zone_name() -> String {
+    let zone = jiff::tz::TimeZone::system();
+    let name = zone.iana_name().unwrap_or("local");
+    name.strip_prefix("Etc/").unwrap_or(name).to_owned()
+}
+
+/// A point in time in UTC, to the second: `2026-11-24 06:15:00 UTC`.
+pub fn utc_time(t: SystemTime) -> String {
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => "–".to_owned(),
+    }
+}
+
 /// A point in time in the local time zone (`TZ`, else the system's), to the second:
 /// `2026-11-24 06:15:00`.
 pub fn local_time(t: SystemTime) -> String {
@@ -182,48 +198,6 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Parses an age such as `30d`, `12h`, `2w` or `1h 30m` (clap value parser).
-pub fn parse_age(s: &str) -> Result<Duration, String> {
-    let trimmed = s.trim();
-    let bad = || "expected a number and a unit, e.g. 30d, 12h or 2w".to_owned();
-    if trimmed.is_empty() || !trimmed.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    match humantime::parse_duration(trimmed) {
-        Ok(d) if d.is_zero() => Err("must be longer than zero".to_owned()),
-        Ok(d) => Ok(d),
-        Err(_) => Err(bad()),
-    }
-}
-
-/// Parses `--since`: a date (`2026-11-24`, local midnight), an RFC 3339 time
-/// (`2026-11-24T06:15:00Z`, `2026-11-24T07:15:00+01:00`) or an age (`7d`, `12h`: that
-/// long before now).
-pub fn parse_since(s: &str) -> Result<SystemTime, String> {
-    let s = s.trim();
-    let expected =
-        "expected a date (2026-11-24), an RFC 3339 time (2026-11-24T06:15:00Z) or an age (7d, 12h)";
-    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return SystemTime::try_from(ts).map_err(|_| format!("out of range; {expected}"));
-    }
-    if let Ok(date) = s.parse::<jiff::civil::Date>() {
-        return date
-            .to_zoned_datetime(jiff::tz::TimeZone::system())
-            .map_err(|_| format!("out of range; {expected}"))
-            .and_then(|z| {
-                SystemTime::try_from(z.timestamp()).map_err(|_| format!("out of range; {expected}"))
-            });
-    }
-    if s.starts_with(|c: char| c.is_ascii_digit())
-        && let Ok(age) = humantime::parse_duration(s)
-    {
-        return SystemTime::now()
-            .checked_sub(age)
-            .ok_or_else(|| format!("too far in the past; {expected}"));
-    }
-    Err(expected.to_owned())
-}
-
 /// Asks a yes/no question on stderr and reads the answer from stdin; only `y` or
 /// `yes` (any case) is a yes.
 pub fn confirm(question: &str) -> io::Result<bool> {
@@ -248,6 +222,13 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    use specfact_telemetry_report::time_bound::{TimeBound, TimeBoundError, parse_age};
+
+    fn parse_since(s: &str) -> Result<SystemTime, TimeBoundError> {
+        s.parse::<TimeBound>().map(TimeBound::start)
+    }
 
     #[test]
     fn durations_read_naturally() {

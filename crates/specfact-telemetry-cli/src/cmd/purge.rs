@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use specfact_telemetry::LocalLog;
 use specfact_telemetry::log::LogLine;
+use specfact_telemetry_report::time_bound;
 
 use super::output;
 use crate::context::Context;
@@ -19,7 +20,7 @@ use crate::context::Context;
 pub struct Args {
     /// Delete only events recorded longer ago than this (`30d`, `12h`, `2w`); events
     /// without a timestamp and malformed lines are kept.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = output::parse_age)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = time_bound::parse_age)]
     pub older_than: Option<Duration>,
 
     /// Do not ask for confirmation.

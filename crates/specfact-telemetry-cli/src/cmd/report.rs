@@ -10,12 +10,14 @@ pub mod text;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::str::FromStr;
 
 use anyhow::Context as _;
 use clap::CommandFactory;
-use specfact_telemetry::report::{Date, ReportOptions, build};
-use specfact_telemetry::{LocalLog, Report};
+use specfact_telemetry::LocalLog;
+use specfact_telemetry_report::Report;
+use specfact_telemetry_report::time_bound::{TimeBound, TimeRange};
+use specfact_telemetry_report::{ReportOptions, build};
 
 use crate::context::Context;
 
@@ -32,76 +34,17 @@ pub enum Format {
     Html,
 }
 
-/// A bound of the period, as given on the command line.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Bound {
-    /// A calendar day (UTC), by the instant it starts.
-    Day(SystemTime),
-    /// An instant.
-    Instant(SystemTime),
-}
-
-const DAY: Duration = Duration::from_secs(86_400);
-
-impl Bound {
-    /// The first instant the bound includes, as a lower bound.
-    fn start(self) -> SystemTime {
-        match self {
-            Bound::Day(t) | Bound::Instant(t) => t,
-        }
-    }
-
-    /// The first instant after the bound, as an exclusive upper bound: a day is included
-    /// whole, an instant is included (the log has millisecond precision).
-    fn end(self) -> SystemTime {
-        match self {
-            Bound::Day(t) => t + DAY,
-            Bound::Instant(t) => t + Duration::from_nanos(1),
-        }
-    }
-}
-
-/// Parses `YYYY-MM-DD` (a UTC day) or an RFC 3339 time with an offset.
-pub fn parse_bound(s: &str) -> Result<Bound, String> {
-    let s = s.trim();
-    let out_of_range = || "is out of range".to_owned();
-    if s.len() == 10 {
-        let d = s
-            .parse::<jiff::civil::Date>()
-            .map_err(|e| format!("not a valid date (YYYY-MM-DD): {e}"))?;
-        let days = Date {
-            year: i64::from(d.year()),
-            month: u32::from(d.month().unsigned_abs()),
-            day: u32::from(d.day().unsigned_abs()),
-        }
-        .day_number();
-        let offset = DAY * u32::try_from(days.unsigned_abs()).map_err(|_| out_of_range())?;
-        let t = if days >= 0 {
-            UNIX_EPOCH.checked_add(offset)
-        } else {
-            UNIX_EPOCH.checked_sub(offset)
-        };
-        return t.map(Bound::Day).ok_or_else(out_of_range);
-    }
-    let t = s.parse::<jiff::Timestamp>().map_err(|e| {
-        format!(
-            "expected a date (2026-01-05) or an RFC 3339 time with an offset (2026-01-05T10:00:00Z): {e}"
-        )
-    })?;
-    SystemTime::try_from(t)
-        .map(Bound::Instant)
-        .map_err(|_| out_of_range())
-}
-
 /// Arguments of `report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only events on or after this day (YYYY-MM-DD, UTC) or time (RFC 3339).
-    #[arg(long, value_name = "DATE", value_parser = parse_bound)]
-    pub since: Option<Bound>,
-    /// Only events up to and including this day (YYYY-MM-DD, UTC) or time (RFC 3339).
-    #[arg(long, value_name = "DATE", value_parser = parse_bound)]
-    pub until: Option<Bound>,
+    /// Only events on or after this day (`2026-11-24`, a whole UTC day), time (RFC 3339
+    /// with an offset) or age (`7d`, `12h`: that long before now).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub since: Option<TimeBound>,
+    /// Only events up to and including this day (`2026-11-24`, a whole UTC day), time
+    /// (RFC 3339 with an offset) or age (`7d`, `12h`).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub until: Option<TimeBound>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -149,26 +92,35 @@ pub fn render(
     })
 }
 
-/// Runs `report`.
-pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let since = args.since.map(Bound::start);
-    let until = args.until.map(Bound::end);
-    if let (Some(s), Some(u)) = (since, until)
-        && s >= u
-    {
-        let mut cli = crate::cli::Cli::command();
-        cli.build();
-        let kind = clap::error::ErrorKind::ArgumentConflict;
-        let message = "--since must be before --until";
-        match cli.find_subcommand_mut("report") {
-            Some(cmd) => cmd.error(kind, message).exit(),
-            None => cli.error(kind, message).exit(),
+/// The period `--since`..`--until` of `subcommand`; exits with a usage error when it
+/// is empty.
+pub fn time_range(
+    subcommand: &str,
+    since: Option<TimeBound>,
+    until: Option<TimeBound>,
+) -> TimeRange {
+    match TimeRange::new(since, until) {
+        Ok(range) => range,
+        Err(empty) => {
+            let mut cli = crate::cli::Cli::command();
+            cli.build();
+            let kind = clap::error::ErrorKind::ArgumentConflict;
+            let message = empty.to_string();
+            match cli.find_subcommand_mut(subcommand) {
+                Some(cmd) => cmd.error(kind, message).exit(),
+                None => cli.error(kind, message).exit(),
+            }
         }
     }
+}
+
+/// Runs `report`.
+pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let range = time_range("report", args.since, args.until);
     let path = log_path(ctx, args.log.as_deref())?;
     let opts = ReportOptions {
-        since,
-        until,
+        since: range.since,
+        until: range.until,
         ..options(ctx)
     };
     let report = build(&LocalLog::new(&path), &opts)?;
@@ -192,6 +144,12 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_bound(
+        s: &str,
+    ) -> Result<TimeBound, specfact_telemetry_report::time_bound::TimeBoundError> {
+        s.parse()
+    }
 
     #[test]
     fn bounds_parse_days_and_instants() {

@@ -9,14 +9,17 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Color, ColumnConstraint, Table, Width};
+use specfact_telemetry::file_identity::FileId;
 use specfact_telemetry::log::LogLine;
 use specfact_telemetry::{Event, FieldValue, LocalLog};
+use specfact_telemetry_report::time_bound::{TimeBound, TimeRange};
 
-use super::output;
+use super::{output, report};
 use crate::context::Context;
 
 /// How often `--follow` looks for new events.
@@ -42,10 +45,15 @@ pub struct Args {
     #[arg(short = 'f', long)]
     pub follow: bool,
 
-    /// Only events recorded at or after DATE: `2026-11-24` (local midnight), an RFC 3339
+    /// Only events recorded at or after DATE: `2026-11-24` (from midnight UTC), an RFC 3339
     /// time (`2026-11-24T06:15:00Z`) or an age (`7d`, `12h`).
-    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = output::parse_since)]
-    pub since: Option<SystemTime>,
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub since: Option<TimeBound>,
+
+    /// Only events recorded up to and including DATE: `2026-11-24` (the whole UTC day), an
+    /// RFC 3339 time or an age (`7d`: a week ago).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = TimeBound::from_str)]
+    pub until: Option<TimeBound>,
 }
 
 /// Runs `show`.
@@ -70,6 +78,7 @@ fn show(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let path = log.path().display().to_string();
+    let range = report::time_range("show", args.since, args.until);
     if !log.path().exists() {
         let message = nothing_yet(ctx, &path);
         if args.follow {
@@ -87,17 +96,28 @@ fn show(
     }
 
     let raw = RawLines::open(log.path());
-    let scan = Scan::read(log, args.since, args.last, args.follow)?;
+    let scan = Scan::read(log, range, args.last, args.follow)?;
     view.table(&scan.recent, &raw, out)?;
     if !args.json && !args.follow {
         if scan.matching == 0 {
-            match args.since {
-                Some(since) => writeln!(
+            match (range.since, range.until) {
+                (Some(since), None) => writeln!(
                     out,
                     "No events recorded since {} in {path}.",
-                    output::local_time(since)
+                    output::utc_time(since)
                 )?,
-                None => writeln!(out, "No events in {path}.")?,
+                (None, Some(until)) => writeln!(
+                    out,
+                    "No events recorded before {} in {path}.",
+                    output::utc_time(until)
+                )?,
+                (Some(since), Some(until)) => writeln!(
+                    out,
+                    "No events recorded from {} to before {} in {path}.",
+                    output::utc_time(since),
+                    output::utc_time(until)
+                )?,
+                (None, None) => writeln!(out, "No events in {path}.")?,
             }
         } else if scan.matching > scan.recent.len() as u64 {
             writeln!(
@@ -113,8 +133,13 @@ fn show(
     report_malformed(scan.malformed, &scan.malformed_lines);
     if scan.without_timestamp > 0 {
         eprintln!(
-            "{} without a timestamp (written by an older tool) left out by --since",
-            output::plural(scan.without_timestamp, "event", "events")
+            "{} without a timestamp (written by an older tool) left out by {}",
+            output::plural(scan.without_timestamp, "event", "events"),
+            if range.since.is_some() {
+                "--since"
+            } else {
+                "--until"
+            }
         );
     }
     if args.follow {
@@ -192,11 +217,11 @@ struct Scan {
 impl Scan {
     fn read(
         log: &LocalLog,
-        since: Option<SystemTime>,
+        range: TimeRange,
         keep: usize,
         remember_ids: bool,
     ) -> anyhow::Result<Scan> {
-        let file = FileId::of(log.path());
+        let file = FileId::of_path(log.path());
         let mut scan = Scan {
             recent: VecDeque::new(),
             matching: 0,
@@ -225,13 +250,9 @@ impl Scan {
                     if let (true, Some(id)) = (remember_ids, event.event_id) {
                         scan.seen.insert(id.as_u128());
                     }
-                    match (since, event.timestamp) {
-                        (Some(_), None) => {
-                            scan.without_timestamp += 1;
-                            continue;
-                        }
-                        (Some(since), Some(t)) if t < since => continue,
-                        _ => {}
+                    if !range.contains(event.timestamp) {
+                        scan.without_timestamp += u64::from(event.timestamp.is_none());
+                        continue;
                     }
                     scan.matching += 1;
                     if keep > 0 {
@@ -275,26 +296,27 @@ fn follow(
     let mut replay_until = 0u64;
     loop {
         std::thread::sleep(POLL_INTERVAL);
-        let Some((id, len)) = FileId::with_len(log.path()) else {
+        let Ok(meta) = std::fs::metadata(log.path()) else {
             // Deleted (purged): start over when it comes back.
             at = Position::default();
             replay_until = 0;
             continue;
         };
-        if at.file.is_some_and(|f| f != id) {
+        let (id, len) = (FileId::of(&meta), meta.len());
+        if at.file.is_some() && at.file != id {
             replay_until = len;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         } else if len < at.offset {
             replay_until = 0;
             at = Position {
-                file: Some(id),
+                file: id,
                 ..Position::default()
             };
         }
-        at.file = Some(id);
+        at.file = id;
         if len == at.offset {
             continue;
         }
@@ -412,28 +434,6 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     file.read_exact(buf)
 }
 
-/// Identifies a file, to notice when the log is replaced under the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-impl FileId {
-    fn of(path: &std::path::Path) -> Option<FileId> {
-        Self::with_len(path).map(|(id, _)| id)
-    }
-
-    fn with_len(path: &std::path::Path) -> Option<(FileId, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        #[cfg(unix)]
-        let id = {
-            use std::os::unix::fs::MetadataExt;
-            FileId(m.dev(), m.ino())
-        };
-        #[cfg(not(unix))]
-        let id = FileId(0, 0);
-        Some((id, m.len()))
-    }
-}
-
 /// Prints events as a table (with the same column widths for rows that follow) or
 /// as JSON lines.
 struct View {
@@ -442,6 +442,8 @@ struct View {
     follow: bool,
     /// Column widths (content plus padding) once the header has been printed.
     widths: Option<Vec<u16>>,
+    /// The time zone the times are shown in, named in the header.
+    zone: String,
 }
 
 const HEADER: [&str; 5] = ["TIME", "COMMAND", "RESULT", "DURATION", "COUNTS"];
@@ -455,13 +457,17 @@ impl View {
             color,
             follow: args.follow,
             widths: None,
+            zone: output::local_zone_name(),
         }
     }
 
     fn build<'a>(&self, header: bool, events: impl IntoIterator<Item = &'a Event>) -> Table {
         let mut table = output::plain_table(self.color);
         if header {
-            table.set_header(output::header_cells(&HEADER, self.color));
+            let time = format!("{} ({})", HEADER[0], self.zone);
+            let mut header = HEADER;
+            header[0] = &time;
+            table.set_header(output::header_cells(&header, self.color));
         }
         for e in events {
             table.add_row(self.cells(e));

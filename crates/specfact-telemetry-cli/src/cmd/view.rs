@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::json;
 use specfact_telemetry::LocalLog;
-use specfact_telemetry::report::{LiveReport, ReportOptions};
+use specfact_telemetry_report::{LiveReport, ReportOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::report::{html, log_path, options};

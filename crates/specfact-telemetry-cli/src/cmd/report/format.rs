@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use specfact_telemetry::Report;
-use specfact_telemetry::report::Date;
+use specfact_telemetry_report::Date;
+use specfact_telemetry_report::Report;
 
 /// `1234567` → `1,234,567`.
 pub fn count(n: u64) -> String {
@@ -218,7 +218,7 @@ pub fn headlines(r: &Report) -> Vec<(&'static str, String)> {
 
 /// The figures of one command's row, after its name: runs, sessions, share of
 /// sessions, success rate, median and p95 duration, violations.
-pub fn command_figures(c: &specfact_telemetry::report::CommandReport) -> [String; 7] {
+pub fn command_figures(c: &specfact_telemetry_report::CommandReport) -> [String; 7] {
     [
         count(c.runs),
         count(c.sessions),

@@ -11,8 +11,8 @@
 use std::fmt::Write;
 
 use serde::Serialize;
-use specfact_telemetry::Report;
 use specfact_telemetry::event::format_timestamp;
+use specfact_telemetry_report::Report;
 
 use super::format::{self, count, percent, plural};
 use super::svg::{self, CHART_WEEKS, Part, Series, esc};
@@ -229,7 +229,7 @@ fn headline(r: &Report) -> String {
     s
 }
 
-fn regression_series(weeks: &[specfact_telemetry::report::WeekReport]) -> Vec<Series<'static>> {
+fn regression_series(weeks: &[specfact_telemetry_report::WeekReport]) -> Vec<Series<'static>> {
     vec![
         Series {
             name: "contract_violations",

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use specfact_telemetry::Report;
+use specfact_telemetry_report::Report;
 
 use super::format::{self, count, percent, plural};
 

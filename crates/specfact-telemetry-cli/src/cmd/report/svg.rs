@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use specfact_telemetry::report::{CommandReport, WeekReport};
+use specfact_telemetry_report::{CommandReport, WeekReport};
 
 use super::format;
 

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use specfact_telemetry::Report;
+use specfact_telemetry_report::Report;
 
 use super::fit::{self, Column};
 use super::format::{self, count, percent, plural};

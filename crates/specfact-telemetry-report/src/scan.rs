@@ -17,8 +17,8 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, parse_timestamp};
-use crate::log::MAX_LINE_BYTES;
+use specfact_telemetry::event::{Event, parse_timestamp};
+use specfact_telemetry::log::MAX_LINE_BYTES;
 
 /// A metadata count as [`Event::count`] would read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -381,7 +381,7 @@ pub(crate) struct RawLine<'a> {
 
 /// Calls `f` for every non-blank line that starts in `[start, end)` (to the end of the
 /// file without `end`), until `f` returns `false`. Lines are split exactly as
-/// [`LogReader`](crate::log::LogReader) splits them, but are not copied unless they
+/// [`LogReader`](specfact_telemetry::log::LogReader) splits them, but are not copied unless they
 /// straddle two reads.
 pub(crate) fn for_each_line(
     path: &Path,
@@ -565,7 +565,7 @@ mod tests {
         let path = dir.path().join("log");
         std::fs::write(&path, &content).unwrap();
         let got = lines_in(&path, 0, None);
-        let want: Vec<_> = crate::LocalLog::new(&path)
+        let want: Vec<_> = specfact_telemetry::LocalLog::new(&path)
             .read()
             .unwrap()
             .map(|l| {

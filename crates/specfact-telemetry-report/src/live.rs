@@ -4,7 +4,8 @@ use std::fs;
 use std::io;
 
 use super::{Aggregator, Report, ReportError, ReportOptions, aggregate};
-use crate::log::LocalLog;
+use specfact_telemetry::file_identity::FileId;
+use specfact_telemetry::log::LocalLog;
 
 /// Keeps an [`Aggregator`] up to date with a log that grows.
 ///
@@ -16,18 +17,7 @@ pub struct LiveReport {
     opts: ReportOptions,
     agg: Aggregator,
     offset: u64,
-    identity: Option<(u64, u64)>,
-}
-
-#[cfg(unix)]
-fn identity(m: &fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    Some((m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn identity(_: &fs::Metadata) -> Option<(u64, u64)> {
-    None
+    identity: Option<FileId>,
 }
 
 impl LiveReport {
@@ -63,7 +53,7 @@ impl LiveReport {
                 });
             }
         };
-        let id = identity(&meta);
+        let id = FileId::of(&meta);
         let mut changed = false;
         if meta.len() < self.offset || (self.identity.is_some() && id != self.identity) {
             self.reset();

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use specfact_telemetry::LocalLog;
 use specfact_telemetry::event::parse_timestamp;
-use specfact_telemetry::report::{LiveReport, Report, ReportOptions, build};
 use specfact_telemetry::settings::RegressionCategory;
+use specfact_telemetry_report::{LiveReport, Report, ReportOptions, build};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/python-specfact-0.20.5/telemetry.log"
+    "/../specfact-telemetry/tests/fixtures/python-specfact-0.20.5/telemetry.log"
 );
 
 fn line(ts: Option<&str>, command: &str, session: &str, ok: bool, ms: f64, extra: &str) -> String {
@@ -100,7 +100,7 @@ fn report_of(content: &str, opts: &ReportOptions) -> Report {
     build(&write(dir.path(), content), opts).unwrap()
 }
 
-fn command<'a>(r: &'a Report, name: &str) -> &'a specfact_telemetry::report::CommandReport {
+fn command<'a>(r: &'a Report, name: &str) -> &'a specfact_telemetry_report::CommandReport {
     r.commands.iter().find(|c| c.command == name).unwrap()
 }
 

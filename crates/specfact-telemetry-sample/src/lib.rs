@@ -5,19 +5,25 @@
 //! own (`import.from_code`, `repro.run`, `plan.compare`, …); most sessions run one
 //! command, some run a few in a row.
 //!
+//! This crate is for development only (tests, benchmarks, the `generate_log` example:
+//! `cargo run -p specfact-telemetry-sample --example generate_log -- N PATH`); it is
+//! not published and not part of the telemetry library's API.
+//!
 //! ```
-//! use specfact_telemetry::sample::{SampleOptions, events};
+//! use specfact_telemetry_sample::{SampleOptions, events};
 //! let first: Vec<_> = events(&SampleOptions { events: 3, ..SampleOptions::default() }).collect();
 //! assert_eq!(first.len(), 3);
 //! assert!(first.iter().all(|e| e.timestamp.is_some()));
 //! ```
+
+#![warn(missing_docs)]
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::event::{Event, FieldValue, TELEMETRY_VERSION};
+use specfact_telemetry::event::{Event, FieldValue, TELEMETRY_VERSION};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
-//! Insights from the local log: the aggregations behind `report` and `view`, shared
-//! with host tools.
+//! Insights from a telemetry log: the aggregations behind the `report` and `view`
+//! commands, for the command-line tool and the server. Hosts that record telemetry
+//! never compile this crate; they depend on `specfact-telemetry` alone.
 //!
 //! Everything is computed in one streaming pass with memory that does not depend on
 //! the size of the log:
@@ -15,7 +16,7 @@
 //! results merge exactly as if one thread had read everything.
 //!
 //! ```
-//! use specfact_telemetry::report::{Aggregator, ReportOptions};
+//! use specfact_telemetry_report::{Aggregator, ReportOptions};
 //! use specfact_telemetry::Event;
 //!
 //! let line = br#"{"command":"repro.run","success":true,"duration_ms":12.5,"session_id":"a","violations_detected":3}"#;
@@ -25,12 +26,28 @@
 //! assert_eq!(report.regressions.contract_violations.count, 3);
 //! assert_eq!(report.most_used.unwrap().command, "repro.run");
 //! ```
+//!
+//! A whole log, read in one pass ([`build`]), or followed as it grows ([`LiveReport`]):
+//!
+//! ```
+//! use specfact_telemetry::LocalLog;
+//! use specfact_telemetry_report::{ReportOptions, build};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = LocalLog::new(dir.path().join("telemetry.log"));
+//! let report = build(&log, &ReportOptions::default())?; // a missing log is empty
+//! assert_eq!(report.events, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod calendar;
 mod live;
 pub mod quantile;
 mod scan;
 pub mod sessions;
+pub mod time_bound;
 
 use scan::{Parts, for_each_line};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -41,14 +58,15 @@ use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
 
-use crate::event::{Event, format_timestamp};
-use crate::log::LocalLog;
-use crate::settings::{RegressionCategory, default_regression_categories};
+use specfact_telemetry::event::{Event, format_timestamp};
+use specfact_telemetry::log::LocalLog;
+use specfact_telemetry::settings::{RegressionCategory, default_regression_categories};
 
 pub use calendar::{Date, IsoWeek};
 pub use live::LiveReport;
 pub use quantile::DurationSketch;
 pub use sessions::DistinctCounter;
+pub use time_bound::{TimeBound, TimeRange};
 
 /// At most this many distinct commands are reported one by one.
 pub const MAX_COMMANDS: usize = 256;
@@ -109,11 +127,15 @@ impl Default for ReportOptions {
 
 impl ReportOptions {
     fn in_period(&self, t: Option<SystemTime>) -> bool {
-        if self.since.is_none() && self.until.is_none() {
-            return true;
+        self.range().contains(t)
+    }
+
+    /// The period `since`..`until` as a [`TimeRange`].
+    pub fn range(&self) -> TimeRange {
+        TimeRange {
+            since: self.since,
+            until: self.until,
         }
-        let Some(t) = t else { return false };
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }
 }
 

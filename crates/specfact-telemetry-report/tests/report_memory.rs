@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use specfact_telemetry::LocalLog;
-use specfact_telemetry::report::{ReportOptions, build};
-use specfact_telemetry::sample::{SampleOptions, write_log};
+use specfact_telemetry_report::{ReportOptions, build};
+use specfact_telemetry_sample::{SampleOptions, write_log};
 
 mod counting_alloc;
 

@@ -1,11 +1,11 @@
-//! Writes a synthetic telemetry log: `cargo run --example generate_log -- N PATH [SEED] [WITHOUT_TIMESTAMP]`.
+//! Writes a synthetic telemetry log: `cargo run -p specfact-telemetry-sample --example generate_log -- N PATH [SEED] [WITHOUT_TIMESTAMP]`.
 //!
 //! The first WITHOUT_TIMESTAMP events look as the Python tool wrote them (no timestamp).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use specfact_telemetry::sample::{SampleOptions, write_log};
+use specfact_telemetry_sample::{SampleOptions, write_log};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

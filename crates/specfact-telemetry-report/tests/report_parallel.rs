@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use specfact_telemetry::LocalLog;
-use specfact_telemetry::report::{ReportOptions, build};
-use specfact_telemetry::sample::{SampleOptions, events, write_log};
+use specfact_telemetry_report::{ReportOptions, build};
+use specfact_telemetry_sample::{SampleOptions, events, write_log};
 
 /// Equal, except for floats that may differ in their last bits (sums in another order).
 fn assert_close(a: &Value, b: &Value, path: &str) {
@@ -108,7 +108,7 @@ fn large_counts_stay_within_the_stated_errors() {
         let want = nearest_rank(q);
         let rel = (got.unwrap() - want).abs() / want;
         assert!(
-            rel <= specfact_telemetry::report::quantile::RELATIVE_ERROR,
+            rel <= specfact_telemetry_report::quantile::RELATIVE_ERROR,
             "q={q}: {got:?} vs {want}"
         );
     }

@@ -1,15 +1,15 @@
 //! `report` over synthetic logs of 100,000 and 1,000,000 events: time, and the peak
 //! heap the aggregation adds (which must not grow with the log).
 //!
-//! `cargo bench -p specfact-telemetry --bench report`
+//! `cargo bench -p specfact-telemetry-report --bench report`
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use specfact_telemetry::LocalLog;
-use specfact_telemetry::report::{ReportOptions, build};
-use specfact_telemetry::sample::{SampleOptions, write_log};
+use specfact_telemetry_report::{ReportOptions, build};
+use specfact_telemetry_sample::{SampleOptions, write_log};
 
 #[path = "../tests/counting_alloc/mod.rs"]
 mod counting_alloc;
