@@ -1,0 +1,149 @@
+//! `specfact-telemetry-server`: receives OTLP/HTTP traces, checks every span again and stores
+//! each once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use specfact_telemetry_server::server::{self, Config, Limits};
+use specfact_telemetry_server::store::{self, StoreLocation, default_sqlite_path};
+
+const EXAMPLES: &str = "\
+Examples:
+  # One machine, spans in the default SQLite file:
+  specfact-telemetry-server
+
+  # Listen on all interfaces, keep 400 days, require a token:
+  specfact-telemetry-server --listen 0.0.0.0:4318 --store sqlite:/var/lib/specfact/telemetry.sqlite3 \\
+      --retain 400d --ingest-token \"$(cat /etc/specfact/ingest-token)\"
+
+  # A stateless replica writing to ClickHouse:
+  specfact-telemetry-server --listen 0.0.0.0:4318 --store clickhouse:http://clickhouse:8123/telemetry
+
+  # Point SpecFact at it:
+  SPECFACT_TELEMETRY_ENDPOINT=http://127.0.0.1:4318/v1/traces specfact-telemetry export
+
+Endpoints: POST /v1/traces (OTLP/HTTP, protobuf or JSON, gzip), GET /healthz, GET /api/stats.";
+
+/// Receives OTLP/HTTP traces from SpecFact CLIs and collectors, checks every span again with the
+/// telemetry sanitizer and stores each span once (SQLite on one machine, ClickHouse for many).
+#[derive(Debug, Parser)]
+#[command(name = "specfact-telemetry-server", version, after_help = EXAMPLES)]
+struct Args {
+    /// Address and port to listen on (port 0 picks a free port; the address is printed).
+    #[arg(
+        long,
+        env = "SPECFACT_TELEMETRY_SERVER_LISTEN",
+        default_value = "127.0.0.1:4318"
+    )]
+    listen: SocketAddr,
+
+    /// Where spans are stored: sqlite:PATH or clickhouse:http://HOST:PORT/DATABASE.
+    /// [default: sqlite:$XDG_DATA_HOME/specfact-telemetry-server/telemetry.sqlite3, else
+    /// sqlite:~/.local/share/specfact-telemetry-server/telemetry.sqlite3]
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_STORE")]
+    store: Option<StoreLocation>,
+
+    /// Require this token from clients (header `Authorization: Bearer TOKEN`). Prefer the
+    /// environment variable: command lines are visible to other users.
+    #[arg(
+        long,
+        env = "SPECFACT_TELEMETRY_SERVER_INGEST_TOKEN",
+        hide_env_values = true
+    )]
+    ingest_token: Option<String>,
+
+    /// Delete events that started longer ago than this (e.g. 400d, 26weeks), at start and
+    /// every hour. Without it nothing is deleted.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_RETAIN", value_parser = parse_age)]
+    retain: Option<Duration>,
+
+    /// Largest request body in bytes, as sent.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_BODY", default_value_t = Limits::default().max_body)]
+    max_body: usize,
+
+    /// Largest request body in bytes after gzip decompression.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_DECOMPRESSED", default_value_t = Limits::default().max_decompressed)]
+    max_decompressed: usize,
+
+    /// Requests processed at once; others wait, then get 429 with Retry-After.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_CONCURRENT", default_value_t = Limits::default().max_concurrent)]
+    max_concurrent: usize,
+}
+
+fn parse_age(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; write an age such as 400d or 26weeks"))?;
+    if d < Duration::from_secs(3600) {
+        return Err("keep at least one hour (e.g. 400d)".into());
+    }
+    Ok(d)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let location = match args.store {
+        Some(l) => l,
+        None => StoreLocation::Sqlite(default_sqlite_path(
+            std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .as_deref(),
+            std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+        )),
+    };
+    let store = store::open(&location)?;
+    let limits = Limits {
+        max_body: args.max_body,
+        max_decompressed: args.max_decompressed,
+        max_concurrent: args.max_concurrent.max(1),
+        ..Limits::default()
+    };
+    let config = Config {
+        store,
+        ingest_token: args.ingest_token.filter(|t| !t.is_empty()),
+        limits,
+        retain: args.retain,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = server::bind(args.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {}: is another server using that port?",
+                args.listen
+            )
+        })?;
+        let local = listener.local_addr()?;
+        println!("specfact-telemetry-server listening on http://{local} (store {location})");
+        server::serve(config, listener, shutdown_signal()).await?;
+        eprintln!("specfact-telemetry-server: stopped");
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
