@@ -10,9 +10,13 @@ use specfact_telemetry_report::community::schema::{Command, Week};
 /// The style sheet of the command-line tool's report and dashboard: one look for both.
 const CSS: &str = include_str!("../../../specfact-telemetry-cli/assets/report.css");
 
-/// The Content-Security-Policy of the page (sent as a header and repeated in a `<meta>` for
-/// static copies): nothing may load, inline styles only.
+/// The Content-Security-Policy of the page, sent as a header: nothing may load, inline
+/// styles only, no framing.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The same policy in the page's `<meta>`, for static copies (browsers ignore
+/// `frame-ancestors` there: a static host sets that header itself).
+const META_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 /// Chart width in its own units (the style sheet's text sizes assume it).
 const WIDTH: f64 = 400.0;
@@ -671,7 +675,7 @@ pub fn render(p: &Publication) -> String {
     s.push_str(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#);
     let _ = write!(
         s,
-        r#"<meta http-equiv="Content-Security-Policy" content="{CSP}">"#
+        r#"<meta http-equiv="Content-Security-Policy" content="{META_CSP}">"#
     );
     s.push_str(r#"<meta name="referrer" content="no-referrer">"#);
     let _ = write!(
