@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod clickhouse;
+
 /// A store the server is started with.
 pub struct Backend {
     /// `sqlite` or `clickhouse`.
@@ -17,6 +19,8 @@ pub struct Backend {
     pub store_arg: String,
     /// Scratch space of the test (scratch HOME, logs, the SQLite file).
     pub dir: tempfile::TempDir,
+    /// The ClickHouse the `clickhouse` backend stores in; stopped with the backend.
+    pub clickhouse: Option<clickhouse::ClickHouse>,
 }
 
 impl Backend {
@@ -31,7 +35,20 @@ impl Backend {
             kind: "sqlite",
             store_arg,
             dir,
+            clickhouse: None,
         }
+    }
+
+    /// A fresh ClickHouse of its own (`support/clickhouse.rs`), database `telemetry`; `None`
+    /// (the test skips) where clickhouse-server is not installed and not required.
+    pub fn clickhouse() -> Option<Backend> {
+        let ch = clickhouse::ClickHouse::start()?;
+        Some(Backend {
+            kind: "clickhouse",
+            store_arg: ch.store_arg("telemetry"),
+            dir: tempfile::tempdir().unwrap(),
+            clickhouse: Some(ch),
+        })
     }
 
     /// Starts the server on a free port with this store.
@@ -49,6 +66,16 @@ macro_rules! store_tests {
                 #[test]
                 fn $name() {
                     super::$name(&$crate::support::Backend::sqlite());
+                }
+            )*
+        }
+        mod clickhouse {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(backend) = $crate::support::Backend::clickhouse() {
+                        super::$name(&backend);
+                    }
                 }
             )*
         }
