@@ -1,5 +1,6 @@
-//! The HTTP side: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /api/stats`, on tokio and
-//! hyper, with bounded input and a graceful shutdown.
+//! The HTTP side: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /api/stats`, and the
+//! community figures (`GET /api/community.json`, `GET /`, see [`crate::community`]), on tokio
+//! and hyper, with bounded input and a graceful shutdown.
 //!
 //! Nothing about a client is stored or logged: the peer address is dropped when the
 //! connection is accepted, and headers other than those that select the format, the encoding
