@@ -37,6 +37,7 @@
         show("tables", html.tables);
         show("notes", html.notes);
         if (html.recent !== undefined) { show("recent", html.recent); }
+        if (html.compare !== undefined) { show("compare", html.compare); }
         document.body.setAttribute("data-events", String(data.report.events));
         updated(new Date());
       })

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod community;
 mod live;
 pub mod quantile;
 mod scan;

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod community;
 pub mod decode;
 pub mod ingest;
 pub mod server;

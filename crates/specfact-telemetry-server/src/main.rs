@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use specfact_telemetry_server::community::{self, Cutoff};
 use specfact_telemetry_server::server::{self, Config, Limits};
 use specfact_telemetry_server::store::{self, StoreLocation, default_sqlite_path};
 
@@ -22,10 +23,14 @@ Examples:
   # A stateless replica writing to ClickHouse:
   specfact-telemetry-server --listen 0.0.0.0:4318 --store clickhouse:http://clickhouse:8123/telemetry
 
+  # The community page and JSON as static files, for any static host:
+  specfact-telemetry-server publish --out ./public --min-sessions 20
+
   # Point SpecFact at it:
   SPECFACT_TELEMETRY_ENDPOINT=http://127.0.0.1:4318/v1/traces specfact-telemetry export
 
-Endpoints: POST /v1/traces (OTLP/HTTP, protobuf or JSON, gzip), GET /healthz, GET /api/stats.";
+Endpoints: POST /v1/traces (OTLP/HTTP, protobuf or JSON, gzip), GET /healthz, GET /api/stats,
+GET /api/community.json (the k-anonymous community figures), GET / (their public page).";
 
 /// Receives OTLP/HTTP traces from SpecFact CLIs and collectors, checks every span again with the
 /// telemetry sanitizer and stores each span once (SQLite on one machine, ClickHouse for many).
@@ -44,7 +49,12 @@ struct Args {
     /// [default: sqlite:$XDG_DATA_HOME/specfact-telemetry-server/telemetry.sqlite3, else
     /// sqlite:~/.local/share/specfact-telemetry-server/telemetry.sqlite3]
     // Parsed after clap, whose errors would repeat the value (and a password in it).
-    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SPECFACT_TELEMETRY_SERVER_STORE",
+        hide_env_values = true,
+        global = true
+    )]
     store: Option<String>,
 
     /// Require this token from clients (header `Authorization: Bearer TOKEN`). Prefer the
@@ -78,6 +88,44 @@ struct Args {
     /// Requests processed at once; others wait, then get 429 with Retry-After.
     #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MAX_CONCURRENT", default_value_t = Limits::default().max_concurrent)]
     max_concurrent: usize,
+
+    /// k: every published community figure covers at least this many distinct sessions;
+    /// smaller cells are held back, name included.
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_MIN_SESSIONS", default_value_t = community::Settings::default().min_sessions, value_parser = clap::value_parser!(u64).range(2..), global = true)]
+    min_sessions: u64,
+
+    /// Which events the community figures count: `week` (up to the start of the current
+    /// ISO week, so they change once a week) or `now` (everything stored).
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_COMMUNITY_CUTOFF", value_enum, default_value_t = Cutoff::Week, global = true)]
+    community_cutoff: Cutoff,
+
+    /// How often the community figures are recomputed in the background, when the store
+    /// changed (e.g. 5m, 1h).
+    #[arg(long, env = "SPECFACT_TELEMETRY_SERVER_COMMUNITY_REFRESH", default_value = "5m", value_parser = parse_refresh)]
+    community_refresh: Duration,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Compute the community figures once and write them as static files: DIR/index.html
+    /// (the page) and DIR/api/community.json. Reads the store; receives nothing.
+    Publish {
+        /// The directory to write (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+fn parse_refresh(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; write a duration such as 5m or 1h"))?;
+    if d < Duration::from_secs(1) {
+        return Err("refresh at most once a second (e.g. 5m)".into());
+    }
+    Ok(d)
 }
 
 /// `--sqlite-sync`.
@@ -121,6 +169,27 @@ fn main() -> anyhow::Result<()> {
         )?),
         other => store::open(other)?,
     };
+    let community = community::Settings {
+        min_sessions: args.min_sessions,
+        refresh: args.community_refresh,
+        cutoff: args.community_cutoff,
+    };
+    if let Some(Command::Publish { out }) = &args.command {
+        let publication =
+            community::compute(store.as_ref(), &community, std::time::SystemTime::now())
+                .context("computing the community figures")?;
+        let snapshot = community::Snapshot::new(publication);
+        community::write_static(out, &snapshot)
+            .with_context(|| format!("cannot write to {}", out.display()))?;
+        println!(
+            "Wrote {} and {} (k = {}, {} cells held back)",
+            out.join("index.html").display(),
+            out.join("api").join("community.json").display(),
+            community.min_sessions,
+            snapshot.publication.held_back.cells
+        );
+        return Ok(());
+    }
     let limits = Limits {
         max_body: args.max_body,
         max_decompressed: args.max_decompressed,
@@ -132,6 +201,7 @@ fn main() -> anyhow::Result<()> {
         ingest_token: args.ingest_token.filter(|t| !t.is_empty()),
         limits,
         retain: args.retain,
+        community,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
-//! The HTTP side: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /api/stats`, on tokio and
-//! hyper, with bounded input and a graceful shutdown.
+//! The HTTP side: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /api/stats`, and the
+//! community figures (`GET /api/community.json`, `GET /`, see [`crate::community`]), on tokio
+//! and hyper, with bounded input and a graceful shutdown.
 //!
 //! Nothing about a client is stored or logged: the peer address is dropped when the
 //! connection is accepted, and headers other than those that select the format, the encoding
@@ -73,6 +74,8 @@ pub struct Config {
     pub limits: Limits,
     /// Delete spans older than this, at start and every hour.
     pub retain: Option<Duration>,
+    /// How the community figures (`/`, `/api/community.json`) are made.
+    pub community: crate::community::Settings,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("ingest_token", &self.ingest_token.as_ref().map(|_| "***"))
             .field("limits", &self.limits)
             .field("retain", &self.retain)
+            .field("community", &self.community)
             .finish()
     }
 }
@@ -103,6 +107,7 @@ struct State {
     permits: Semaphore,
     counters: Counters,
     started: Instant,
+    community: Arc<crate::community::Community>,
 }
 
 /// Serves on `listener` until `shutdown` completes, then stops accepting, lets requests in
@@ -117,8 +122,10 @@ pub async fn serve(
         checker: Checker::default(),
         counters: Counters::default(),
         started: Instant::now(),
+        community: Arc::new(crate::community::Community::new(config.community.clone())),
         config,
     });
+    let community = tokio::spawn(state.community.clone().run(state.config.store.clone()));
     let retention = state
         .config
         .retain
@@ -176,6 +183,7 @@ pub async fn serve(
     if let Some(r) = retention {
         r.abort();
     }
+    community.abort();
     Ok(())
 }
 
@@ -208,15 +216,18 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         (&Method::POST, "/v1/traces") => traces(state, req).await,
         (&Method::GET | &Method::HEAD, "/healthz") => plain(StatusCode::OK, "ok\n"),
         (&Method::GET, "/api/stats") => stats(&state).await,
+        (&Method::GET | &Method::HEAD, "/" | "/api/community.json") => {
+            crate::community::respond(&state.community, req.method(), path, req.headers())
+        }
         (_, "/v1/traces") => {
             with_allow(plain(StatusCode::METHOD_NOT_ALLOWED, "use POST\n"), "POST")
         }
-        (_, "/healthz" | "/api/stats") => {
+        (_, "/healthz" | "/api/stats" | "/" | "/api/community.json") => {
             with_allow(plain(StatusCode::METHOD_NOT_ALLOWED, "use GET\n"), "GET")
         }
         _ => plain(
             StatusCode::NOT_FOUND,
-            "not found: this server has POST /v1/traces, GET /healthz and GET /api/stats\n",
+            "not found: this server has POST /v1/traces, GET /healthz, GET /api/stats, GET /api/community.json and GET /\n",
         ),
     }
 }

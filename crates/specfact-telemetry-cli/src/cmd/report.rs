@@ -1,6 +1,7 @@
 //! `report`: the headline figures of your own telemetry, as a terminal table, JSON,
 //! Markdown or a self-contained HTML page.
 
+pub mod compare;
 pub mod fit;
 pub mod format;
 pub mod html;
@@ -54,6 +55,14 @@ pub struct Args {
     /// Read this log instead of the configured one.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Put your figures beside the community's: a specfact-telemetry-server's address
+    /// (`https://telemetry.example.com`, or its `/api/community.json`) or a saved copy of
+    /// that JSON, which works offline.
+    #[arg(long, value_name = "URL|FILE")]
+    pub compare: Option<String>,
+    /// Give up fetching `--compare URL` after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = compare::FETCH_TIMEOUT.as_secs(), requires = "compare")]
+    pub compare_timeout: u64,
 }
 
 /// The log to read: `--log`, else the configured `local_path`.
@@ -123,13 +132,24 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         until: range.until,
         ..options(ctx)
     };
+    // Fetch first: a server that cannot be reached is reported before any work.
+    let community = match &args.compare {
+        Some(source) => Some(compare::load(
+            source,
+            std::time::Duration::from_secs(args.compare_timeout.max(1)),
+        )?),
+        None => None,
+    };
     let report = build(&LocalLog::new(&path), &opts)?;
     // A file is read later, in whatever window: only the terminal's output fits the terminal.
     let width = match args.output {
         None => fit::terminal_width(),
         Some(_) => None,
     };
-    let out = render(&report, args.format, &path, width)?;
+    let mut out = render(&report, args.format, &path, width)?;
+    if let Some(c) = &community {
+        out = compare::extend(out, &report, c, args.format, width)?;
+    }
     match &args.output {
         Some(file) => {
             std::fs::write(file, out)

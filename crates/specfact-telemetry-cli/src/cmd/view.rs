@@ -16,7 +16,7 @@ use specfact_telemetry::LocalLog;
 use specfact_telemetry_report::{LiveReport, ReportOptions};
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use super::report::{html, log_path, options};
+use super::report::{compare, html, log_path, options};
 use crate::context::Context;
 
 /// Recent events shown on the dashboard.
@@ -37,11 +37,19 @@ pub struct Args {
     /// Stop serving after this many seconds (for scripts and tests).
     #[arg(long, value_name = "SECONDS", hide = true)]
     pub stop_after: Option<u64>,
+    /// Show your figures beside the community's: a specfact-telemetry-server's address or a
+    /// saved copy of its /api/community.json (read once, at start).
+    #[arg(long, value_name = "URL|FILE")]
+    pub compare: Option<String>,
 }
 
 /// Runs `view` until interrupted (or `--stop-after`).
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let path = log_path(ctx, args.log.as_deref())?;
+    let community = match &args.compare {
+        Some(source) => Some(compare::load(source, compare::FETCH_TIMEOUT)?),
+        None => None,
+    };
     let server = Server::http(("127.0.0.1", args.port))
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let port = server
@@ -85,7 +93,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         .context("the dashboard server stopped")?;
         if let Some(request) = request {
             // A client that hangs up early is no reason to stop serving.
-            let _ = respond(request, &mut live, port);
+            let _ = respond(request, &mut live, port, community.as_ref());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -142,7 +150,12 @@ fn host_allowed(request: &Request, port: u16) -> bool {
     host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}")
 }
 
-fn respond(request: Request, live: &mut LiveReport, port: u16) -> std::io::Result<()> {
+fn respond(
+    request: Request,
+    live: &mut LiveReport,
+    port: u16,
+    community: Option<&compare::Community>,
+) -> std::io::Result<()> {
     const HTML: &str = "text/html; charset=utf-8";
     const JSON: &str = "application/json";
     if !host_allowed(&request, port) {
@@ -167,12 +180,22 @@ fn respond(request: Request, live: &mut LiveReport, port: u16) -> std::io::Resul
             Err(e) => answer(500, JSON, json!({ "error": e.to_string() }).to_string()),
             Ok(_) => {
                 let report = live.report();
+                let compared = community.map(|c| compare::html(&report, c));
                 if path == "/" {
-                    answer(200, HTML, html::page(&report, true))
+                    let page = html::page(&report, true);
+                    let page = match &compared {
+                        Some(section) => compare::with_section(&page, section),
+                        None => page,
+                    };
+                    answer(200, HTML, page)
                 } else {
+                    let mut sections = json!(html::sections(&report, true));
+                    if let Some(section) = compared {
+                        sections["compare"] = json!(section);
+                    }
                     let body = json!({
                         "report": report,
-                        "html": html::sections(&report, true),
+                        "html": sections,
                     });
                     answer(200, JSON, body.to_string())
                 }
