@@ -312,3 +312,21 @@ fn enable_disable_purge_and_init_speak_json() {
     let j = json(&["init", "--json"]);
     assert!(j["written"].as_str().unwrap().ends_with("telemetry.yaml"));
 }
+
+#[test]
+fn export_of_a_fifo_log_fails_without_hanging() {
+    let home = Home::new();
+    fs::create_dir_all(home.path().join(".specfact")).unwrap();
+    mkfifo(&support::log_path(&home));
+    let mut c = opted_in(&home);
+    c.env(
+        "SPECFACT_TELEMETRY_ENDPOINT",
+        "http://127.0.0.1:9/v1/traces",
+    )
+    .args(["export", "--all", "--dry-run"])
+    .timeout(HANG);
+    let (code, out, err) = run(c);
+    assert_ne!(code, -1, "export hung");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}

@@ -416,8 +416,15 @@ fn find_line_end(log: &LocalLog, id: Uuid) -> io::Result<Option<u64>> {
 #[cfg(feature = "otlp")]
 pub(crate) fn complete_lines_from(log: &LocalLog, offset: u64) -> io::Result<u64> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = match File::open(log.path()) {
-        Ok(f) => f,
+    // Never blocks: a FIFO or a device named as the log is refused, not opened.
+    let mut f = match crate::log::open_regular_for_reading(log.path()) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            return Err(io::Error::other(format!(
+                "{} is not a regular file",
+                log.path().display()
+            )));
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
