@@ -6,9 +6,10 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use specfact_telemetry::Value;
+use specfact_telemetry::{DropReason, MachineIdentity, Sanitizer, Schema, Telemetry, Value};
 
 use super::output;
+use crate::context::Context;
 
 /// The most metadata read from a file, stdin or the metrics file.
 pub const MAX_METADATA_BYTES: u64 = 1 << 20;
@@ -140,6 +141,33 @@ pub fn read_metadata(reader: impl Read) -> Result<Vec<(String, Value)>, Metadata
         serde_json::Value::Bool(_) => Err(MetadataError::NotAnObject("a boolean")),
         serde_json::Value::Null => Err(MetadataError::NotAnObject("null")),
     }
+}
+
+/// A command name typed into `record` or `run --command`: a dotted identifier, refused
+/// when a whole segment is the user's or host's name. `None` when it is not UTF-8.
+pub fn typed_command(
+    raw: &OsStr,
+    identity: &MachineIdentity,
+) -> Option<Result<String, DropReason>> {
+    let name = raw.to_str()?;
+    Some(Sanitizer::new(&Schema::empty(), identity).free_form_command(name))
+}
+
+/// The handle `record` and `run` record through: this machine's identity, the configured
+/// delivery, and `--cli-version` when it is UTF-8 (a value that is not cannot be a version;
+/// the library's sanitizer explains the others in debug mode).
+pub fn telemetry(
+    ctx: &Context,
+    identity: MachineIdentity,
+    cli_version: Option<&OsStr>,
+) -> Telemetry {
+    let mut builder = Telemetry::builder(ctx.settings.clone())
+        .identity(identity)
+        .delivery(ctx.delivery_options());
+    if let Some(v) = cli_version.and_then(OsStr::to_str) {
+        builder = builder.cli_version(v);
+    }
+    builder.build()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use specfact_telemetry::{MachineIdentity, Schema, Telemetry};
+use specfact_telemetry::{MachineIdentity, Telemetry};
 
 use super::fields::{self, FieldArg};
 use crate::context::Context;
@@ -109,9 +109,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     });
 
     let identity = MachineIdentity::detect(&ctx.env, ctx.home.as_deref());
-    let command = match args.command.to_str().map(|c| {
-        specfact_telemetry::Sanitizer::new(&Schema::empty(), &identity).free_form_command(c)
-    }) {
+    let command = match fields::typed_command(&args.command, &identity) {
         Some(Ok(command)) => command,
         Some(Err(reason)) => {
             warn(format_args!(
@@ -126,19 +124,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     };
 
-    let mut builder = Telemetry::builder(ctx.settings.clone())
-        .identity(identity)
-        .delivery(ctx.delivery_options());
-    // A value that is not UTF-8 cannot be a version or an error type: left out (the
-    // library's sanitizer explains the others in debug mode).
-    if let Some(v) = args
-        .cli_version
-        .as_deref()
-        .and_then(std::ffi::OsStr::to_str)
-    {
-        builder = builder.cli_version(v);
-    }
-    let telemetry = builder.build();
+    let telemetry = fields::telemetry(ctx, identity, args.cli_version.as_deref());
     let mut guard = telemetry.track_command(&command, metadata);
     // Without a usable --duration-ms nobody timed the command: record no duration rather
     // than how long this process took to write the event.

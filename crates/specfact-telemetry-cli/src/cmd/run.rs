@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::Instant;
 
-use specfact_telemetry::{MachineIdentity, Schema, Telemetry, Value, error_type_name};
+use specfact_telemetry::{MachineIdentity, Telemetry, Value, error_type_name};
 
 use super::fields::{self, FieldArg};
 use super::output;
@@ -58,10 +58,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         // The name is typed into a script, like `record`'s: refused when a whole
         // segment is the user's or host's name, and then nothing is recorded.
         let identity = MachineIdentity::detect(&ctx.env, ctx.home.as_deref());
-        let checked = args.command.to_str().map(|name| {
-            specfact_telemetry::Sanitizer::new(&Schema::empty(), &identity).free_form_command(name)
-        });
-        match checked {
+        match fields::typed_command(&args.command, &identity) {
             Some(Ok(_)) => {}
             Some(Err(reason)) => {
                 let why = format!("command name rejected ({reason}); event not recorded");
@@ -73,17 +70,7 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                 return Telemetry::default();
             }
         }
-        let mut builder = Telemetry::builder(ctx.settings.clone())
-            .identity(identity)
-            .delivery(ctx.delivery_options());
-        if let Some(v) = args
-            .cli_version
-            .as_deref()
-            .and_then(std::ffi::OsStr::to_str)
-        {
-            builder = builder.cli_version(v);
-        }
-        builder.build()
+        fields::telemetry(ctx, identity, args.cli_version.as_deref())
     })
     .unwrap_or_default();
 
