@@ -32,6 +32,7 @@ const CURSOR_VERSION: u32 = 1;
 const MAX_BACKFILL: usize = 4096;
 
 /// Most rejected lines remembered for `export --rejected` (see [`CursorFile::rejected`]).
+#[cfg(any(feature = "otlp", test))]
 const MAX_REJECTED: usize = 10_000;
 
 /// The stable identity of an event ([`Event::identity`]).
@@ -223,6 +224,7 @@ impl CursorFile {
     }
 
     /// Remembers rejected event lines (bounded); returns how many were new.
+    #[cfg(any(feature = "otlp", test))]
     pub(crate) fn note_rejected(&mut self, starts: impl IntoIterator<Item = u64>) -> u64 {
         let mut added = 0;
         for s in starts {
@@ -238,6 +240,7 @@ impl CursorFile {
     }
 
     /// Forgets rejected lines that were delivered after all; returns how many.
+    #[cfg(any(feature = "otlp", test))]
     pub(crate) fn forget_rejected(&mut self, starts: &[u64]) -> u64 {
         let before = self.rejected.len();
         self.rejected.retain(|s| !starts.contains(s));
@@ -246,6 +249,7 @@ impl CursorFile {
 
     /// Whether the event line starting at `offset` was acknowledged by the collector:
     /// after the enrolment, before the cursor, and neither rejected nor waiting.
+    #[cfg(any(feature = "otlp", test))]
     pub(crate) fn acknowledged(&self, offset: u64) -> bool {
         offset >= self.base
             && offset < self.offset

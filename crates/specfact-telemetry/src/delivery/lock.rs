@@ -19,7 +19,7 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     /// Takes the lock if nobody holds it. `Ok(None)` when it is held elsewhere.
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    #[cfg(any(feature = "otlp", test))]
     pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
         let file = open_lock_file(path)?;
         match file.try_lock() {
@@ -75,6 +75,7 @@ pub(crate) fn is_held(path: &Path) -> bool {
 
 /// When the holder of the lock at `path` said it gives up at the latest; `None` when it
 /// is not held or did not say.
+#[cfg(feature = "otlp")]
 pub(crate) fn held_until(path: &Path) -> Option<std::time::SystemTime> {
     if !is_held(path) {
         return None;
