@@ -38,7 +38,7 @@ pub mod schema;
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
-use specfact_telemetry::event::{Event, format_timestamp};
+use specfact_telemetry::event::{Event, format_timestamp, is_diagnostic};
 
 use crate::scan::Parts;
 use crate::sessions::{DistinctCounter, hash_id};
@@ -48,15 +48,6 @@ pub use schema::{Publication, SCHEMA};
 
 /// The default k: every published figure covers at least this many distinct sessions.
 pub const DEFAULT_MIN_SESSIONS: u64 = 10;
-
-/// Commands whose events are diagnostics, not use: `specfact-telemetry doctor` sends a
-/// `doctor.check` span to test a collector. They are left out of every community figure.
-pub const DIAGNOSTIC_COMMANDS: &[&str] = &["doctor.check"];
-
-/// Whether `command` is a diagnostic that community figures leave out.
-pub fn is_diagnostic(command: &str) -> bool {
-    DIAGNOSTIC_COMMANDS.contains(&command)
-}
 
 /// Which sessions stand behind each cell that may be published.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +91,10 @@ impl CommunityAggregator {
         self.diagnostics
     }
 
-    /// Counts one event (unless it is a diagnostic or outside the period).
+    /// Counts one event (unless it is a diagnostic, by the core's [`is_diagnostic`] as in
+    /// `report`, or outside the period).
     pub fn push(&mut self, e: &Event) {
-        if is_diagnostic(&e.command) {
+        if is_diagnostic(e) {
             self.diagnostics += 1;
             return;
         }

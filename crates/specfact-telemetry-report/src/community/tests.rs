@@ -113,7 +113,7 @@ fn two_significant_digits() {
 #[test]
 fn doctor_checks_are_left_out() {
     let mut events: Vec<Event> = (0..10).map(|s| event("repro.run", s, 0, "")).collect();
-    events.extend((0..10).map(|s| event("doctor.check", s, 0, "")));
+    events.extend((0..10).map(|s| event("doctor.check", s, 0, r#","mode":"diagnostic""#)));
     let mut agg = CommunityAggregator::new(ReportOptions::default());
     for e in &events {
         agg.push(e);
@@ -123,6 +123,35 @@ fn doctor_checks_are_left_out() {
     assert_eq!(p.events, Some(10));
     assert_eq!(p.commands.len(), 1);
     assert!(!serde_json::to_string(&p).unwrap().contains("doctor"));
+}
+
+/// Only what the core calls a diagnostic (command `doctor.check` and mode `diagnostic`) is
+/// left out; a host command that shares one of the two marks is a use like any other.
+#[test]
+fn only_the_cores_diagnostics_are_left_out() {
+    let probe = event("doctor.check", 0, 0, r#","mode":"diagnostic""#);
+    assert!(specfact_telemetry::event::is_diagnostic(&probe));
+    let lookalikes = [
+        event("doctor.check", 1, 0, r#","mode":"repro""#),
+        event("doctor.check", 2, 0, ""),
+        event("doctor.checks", 3, 0, r#","mode":"diagnostic""#),
+    ];
+    let mut agg = CommunityAggregator::new(ReportOptions::default());
+    agg.push(&probe);
+    for e in &lookalikes {
+        assert!(!specfact_telemetry::event::is_diagnostic(e), "{e:?}");
+        agg.push(e);
+    }
+    assert_eq!(agg.diagnostics(), 1);
+    let p = agg.publish(1, SystemTime::UNIX_EPOCH, None);
+    assert_eq!(p.events, Some(3));
+    let mut commands: Vec<(&str, u64)> = p
+        .commands
+        .iter()
+        .map(|c| (c.command.as_str(), c.runs))
+        .collect();
+    commands.sort_unstable();
+    assert_eq!(commands, [("doctor.check", 2), ("doctor.checks", 1)]);
 }
 
 fn with_rare(k: u32, rare_sessions: u32) -> Vec<Event> {
