@@ -11,6 +11,7 @@ store_tests!(
     a_command_in_fewer_than_k_sessions_is_published_nowhere,
     community_json_is_cacheable_and_the_page_is_locked_down,
     publish_writes_the_page_and_the_json,
+    doctors_test_spans_are_stored_but_counted_nowhere,
 );
 
 const K: u64 = 3;
@@ -21,6 +22,17 @@ fn session(n: u64) -> String {
 
 /// Spans numbered from `first`: `command` once in each of `sessions`.
 fn post(backend_server: &support::Server, first: u64, command: &str, sessions: &[u64]) {
+    post_with(backend_server, first, command, sessions, &[]);
+}
+
+/// [`post`], each span with the `extra` attributes too.
+fn post_with(
+    backend_server: &support::Server,
+    first: u64,
+    command: &str,
+    sessions: &[u64],
+    extra: &[(&str, &str)],
+) {
     let spans = sessions
         .iter()
         .enumerate()
@@ -35,7 +47,10 @@ fn post(backend_server: &support::Server, first: u64, command: &str, sessions: &
                         "specfact.duration_ms",
                         opentelemetry_proto::tonic::common::v1::any_value::Value::DoubleValue(40.0),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(extra.iter().map(|(k, v)| otlp::s(k, v)))
+                .collect(),
             )
         })
         .collect();
@@ -214,4 +229,38 @@ fn publish_writes_the_page_and_the_json(backend: &Backend) {
         "the static page carries its CSP"
     );
     assert!(html.contains(r#"data-command="repro.run""#));
+}
+
+/// `doctor`'s test span (command `doctor.check`, mode `diagnostic`) is stored like any span
+/// but counted in no community figure; a `doctor.check` of another mode is a use and counts.
+fn doctors_test_spans_are_stored_but_counted_nowhere(backend: &Backend) {
+    let server = start(backend);
+    // The probes come first, in the sessions of repro.run: a publication that counted them
+    // would reach 6 events with 3 sessions before the look-alikes are stored.
+    post_with(
+        &server,
+        1,
+        "doctor.check",
+        &[1, 2, 3],
+        &[("specfact.mode", "diagnostic")],
+    );
+    post(&server, 100, "repro.run", &[1, 2, 3]);
+    post_with(
+        &server,
+        200,
+        "doctor.check",
+        &[4, 5, 6],
+        &[("specfact.mode", "repro")],
+    );
+    assert_eq!(server.stat("events_stored"), 9);
+    let json = community(&server, 6);
+    assert_eq!(json["sessions"], 6, "{json}");
+    let mut commands: Vec<(&str, u64)> = json["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["command"].as_str().unwrap(), c["runs"].as_u64().unwrap()))
+        .collect();
+    commands.sort_unstable();
+    assert_eq!(commands, [("doctor.check", 3), ("repro.run", 3)], "{json}");
 }
