@@ -15,6 +15,10 @@
 //! Large logs are split at line boundaries and read on several threads; the partial
 //! results merge exactly as if one thread had read everything.
 //!
+//! The figures read the same wherever they are shown — the command-line tool's report and
+//! dashboard, and the server's community page — through [`format`] (numbers, shares,
+//! durations), [`html`] (escaping, cards, tables) and [`svg`] (the charts).
+//!
 //! ```
 //! use specfact_telemetry_report::{Aggregator, ReportOptions};
 //! use specfact_telemetry::Event;
@@ -44,10 +48,13 @@
 
 pub mod calendar;
 pub mod community;
+pub mod format;
+pub mod html;
 mod live;
 pub mod quantile;
 mod scan;
 pub mod sessions;
+pub mod svg;
 pub mod time_bound;
 
 use scan::{Parts, for_each_line};

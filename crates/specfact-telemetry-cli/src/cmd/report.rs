@@ -6,7 +6,6 @@ pub mod fit;
 pub mod format;
 pub mod html;
 pub mod markdown;
-pub mod svg;
 pub mod text;
 
 use std::path::{Path, PathBuf};

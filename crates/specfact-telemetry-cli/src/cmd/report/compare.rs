@@ -14,7 +14,7 @@ use specfact_telemetry_report::community::{Publication, schema};
 
 use super::fit::{self, Column};
 use super::format::{self, count, percent};
-use super::svg::esc;
+use specfact_telemetry_report::html::esc;
 
 /// How long fetching the community figures may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);

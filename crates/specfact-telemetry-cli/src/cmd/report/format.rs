@@ -1,49 +1,12 @@
-//! How numbers, shares, durations and dates read in every output format.
+//! How the figures of a report read in every output format: the numbers, shares and
+//! durations as everywhere ([`specfact_telemetry_report::format`], which the server's
+//! community page uses too), and the sentences and rows made of them.
 
 use std::time::SystemTime;
 
 use specfact_telemetry_report::Date;
 use specfact_telemetry_report::Report;
-
-/// `1234567` → `1,234,567`.
-pub fn count(n: u64) -> String {
-    group(&n.to_string())
-}
-
-/// Puts a comma between each group of three digits of a run of digits.
-fn group(digits: &str) -> String {
-    let len = digits.chars().count();
-    let mut out = String::with_capacity(len + len / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (len - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A number with `places` decimals and thousands separators: `4152.34` → `4,152.3`.
-pub fn decimal(x: f64, places: usize) -> String {
-    let s = format!("{:.places$}", x.abs());
-    let (whole, fraction) = s.split_once('.').unwrap_or((&s, ""));
-    let sign = if x < 0.0 && s.bytes().any(|b| matches!(b, b'1'..=b'9')) {
-        "-"
-    } else {
-        ""
-    };
-    let mut out = format!("{sign}{}", group(whole));
-    if !fraction.is_empty() {
-        out.push('.');
-        out.push_str(fraction);
-    }
-    out
-}
-
-/// A count and its noun, singular for one: `1 event`, `2,000 events`.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", count(n), if n == 1 { one } else { many })
-}
+pub use specfact_telemetry_report::format::{average, count, decimal, duration, percent, plural};
 
 /// Whether the log holds nothing at all yet: no event, in the period or outside it, and
 /// no line that failed to read. (A log that does not exist holds nothing either.)
@@ -53,37 +16,6 @@ pub fn nothing_recorded(r: &Report) -> bool {
 
 /// What to do when [`nothing_recorded`]: how to start.
 pub const HOW_TO_START: &str = "To start, turn telemetry on with `specfact-telemetry enable` (`specfact-telemetry status` says whether it is on), then run a SpecFact command: its events show up here.";
-
-/// A share as a percentage: `0.667` → `67%`, `0.071` → `7.1%`, none → `–`.
-pub fn percent(share: Option<f64>) -> String {
-    match share {
-        None => "–".to_owned(),
-        Some(s) => {
-            let p = s * 100.0;
-            if p == 0.0 || p >= 10.0 || (p - p.round()).abs() < 0.05 {
-                format!("{p:.0}%")
-            } else {
-                format!("{p:.1}%")
-            }
-        }
-    }
-}
-
-/// A duration in milliseconds: `12.98 ms`, `8.5 s`, `3.2 min`, `1.5 h`; none → `–`.
-pub fn duration(ms: Option<f64>) -> String {
-    match ms {
-        None => "–".to_owned(),
-        Some(ms) if ms < 1000.0 => format!("{ms:.2} ms").replace(".00 ms", " ms"),
-        Some(ms) if ms < 60_000.0 => format!("{:.1} s", ms / 1000.0),
-        Some(ms) if ms < 3_600_000.0 => format!("{:.1} min", ms / 60_000.0),
-        Some(ms) => format!("{} h", decimal(ms / 3_600_000.0, 1)),
-    }
-}
-
-/// An average with one decimal: `2.75` → `2.8`; none → `–`.
-pub fn average(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".to_owned(), |x| decimal(x, 1))
-}
 
 /// The UTC date of a time.
 pub fn date(t: SystemTime) -> String {
@@ -236,39 +168,5 @@ pub fn last_of(shown: usize, total: usize) -> String {
         format!(" (the last {shown} of {total})")
     } else {
         String::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1_000), "1,000");
-        assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(percent(Some(2.0 / 3.0)), "67%");
-        assert_eq!(percent(Some(0.071)), "7.1%");
-        assert_eq!(percent(Some(0.05)), "5%");
-        assert_eq!(percent(Some(0.0)), "0%");
-        assert_eq!(percent(None), "–");
-        assert_eq!(duration(Some(12.98)), "12.98 ms");
-        assert_eq!(duration(Some(14.0)), "14 ms");
-        assert_eq!(duration(Some(8511.68)), "8.5 s");
-        assert_eq!(duration(Some(192_000.0)), "3.2 min");
-        assert_eq!(duration(Some(5_400_000.0)), "1.5 h");
-        assert_eq!(average(Some(2.75)), "2.8");
-        assert_eq!(average(Some(4152.34)), "4,152.3");
-        assert_eq!(duration(Some(4152.3 * 3_600_000.0)), "4,152.3 h");
-        assert_eq!(decimal(1_234_567.891, 2), "1,234,567.89");
-        assert_eq!(decimal(-1234.5, 1), "-1,234.5");
-        assert_eq!(decimal(-0.01, 1), "0.0");
-        assert_eq!(decimal(999.96, 1), "1,000.0");
-        assert_eq!(decimal(12.0, 0), "12");
-        assert_eq!(plural(1, "event", "events"), "1 event");
-        assert_eq!(plural(0, "event", "events"), "0 events");
-        assert_eq!(plural(1_000, "week", "weeks"), "1,000 weeks");
     }
 }

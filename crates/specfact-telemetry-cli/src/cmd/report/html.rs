@@ -13,11 +13,13 @@ use std::fmt::Write;
 use serde::Serialize;
 use specfact_telemetry::event::format_timestamp;
 use specfact_telemetry_report::Report;
+use specfact_telemetry_report::html::{
+    COMMAND_COLUMNS, STYLE_SHEET, card, command_row, esc, figure, number_attribute, table,
+};
+use specfact_telemetry_report::svg::{self, CHART_WEEKS, Column, CommandRow, Series};
 
 use super::format::{self, count, percent, plural};
-use super::svg::{self, CHART_WEEKS, Part, Series, esc};
 
-const CSS: &str = include_str!("../../../assets/report.css");
 const SCRIPT: &str = include_str!("../../../assets/dashboard.js");
 
 /// The parts of the page that change with the data.
@@ -36,21 +38,6 @@ pub struct Sections {
     /// The most recent events (dashboard only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recent: Option<String>,
-}
-
-fn card(out: &mut String, metric: &str, label: &str, value: &str, shown: &str, sub: &str) {
-    let _ = write!(
-        out,
-        r#"<div class="card"><div class="label">{}</div><div class="value" data-metric="{metric}" data-value="{}">{}</div><div class="sub">{}</div></div>"#,
-        esc(label),
-        esc(value),
-        esc(shown),
-        esc(sub)
-    );
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map_or_else(String::new, |x| x.to_string())
 }
 
 /// Text with `code spans` in backquotes, as HTML.
@@ -122,7 +109,7 @@ fn headline(r: &Report) -> String {
         &mut s,
         "contract_share",
         "Contract violations",
-        &opt(g.contract_violations.share),
+        &number_attribute(g.contract_violations.share),
         &percent(g.contract_violations.share),
         &format!(
             "{} of the regressions prevented",
@@ -133,7 +120,7 @@ fn headline(r: &Report) -> String {
         &mut s,
         "plan_drift_share",
         "Plan drift",
-        &opt(g.plan_drift.share),
+        &number_attribute(g.plan_drift.share),
         &percent(g.plan_drift.share),
         &format!("{} of the regressions prevented", count(g.plan_drift.count)),
     );
@@ -141,7 +128,7 @@ fn headline(r: &Report) -> String {
         &mut s,
         "per_week",
         "Prevented per week",
-        &opt(r.weekly.average_violations),
+        &number_attribute(r.weekly.average_violations),
         &format::average(r.weekly.average_violations),
         &format!(
             "on average over {}",
@@ -178,7 +165,7 @@ fn headline(r: &Report) -> String {
         &mut s,
         "success_rate",
         "Success rate",
-        &opt(r.success_rate),
+        &number_attribute(r.success_rate),
         &percent(r.success_rate),
         &format!(
             "{} of {}",
@@ -207,61 +194,12 @@ fn headline(r: &Report) -> String {
         &format!("and {}", plural(r.discovery.stories, "story", "stories")),
     );
     s.push_str("</div>");
-    let parts: [Part<'_>; 3] = [
-        (
-            "contract_violations",
-            "Contract violations",
-            "contract",
-            g.contract_violations.count,
-            g.contract_violations.share,
-        ),
-        (
-            "plan_drift",
-            "Plan drift",
-            "drift",
-            g.plan_drift.count,
-            g.plan_drift.share,
-        ),
-        ("other", "Other", "other", g.other.count, g.other.share),
-    ];
-    s.push_str(&svg::share_bar("chart-share", &parts));
+    let parts = svg::regression_parts(
+        [g.contract_violations, g.plan_drift, g.other].map(|c| Some((c.count, c.share))),
+    );
+    s.push_str(&svg::share_bar("chart-share", &parts, g.total));
     s.push_str(&svg::share_legend(&parts));
     s
-}
-
-fn regression_series(weeks: &[specfact_telemetry_report::WeekReport]) -> Vec<Series<'static>> {
-    vec![
-        Series {
-            name: "contract_violations",
-            label: "Contract violations",
-            class: "contract",
-            values: weeks.iter().map(|w| w.contract_violations).collect(),
-        },
-        Series {
-            name: "plan_drift",
-            label: "Plan drift",
-            class: "drift",
-            values: weeks.iter().map(|w| w.plan_drift).collect(),
-        },
-        Series {
-            name: "other",
-            label: "Other",
-            class: "other",
-            values: weeks
-                .iter()
-                .map(|w| w.violations - w.contract_violations - w.plan_drift)
-                .collect(),
-        },
-    ]
-}
-
-fn figure(out: &mut String, title: &str, caption: &str, body: &str) {
-    let _ = write!(
-        out,
-        r#"<figure><figcaption><h2>{}</h2><p>{}</p></figcaption>{body}</figure>"#,
-        esc(title),
-        esc(caption)
-    );
 }
 
 fn charts(r: &Report) -> String {
@@ -271,6 +209,7 @@ fn charts(r: &Report) -> String {
     } else {
         plural(weeks.len() as u64, "week", "weeks")
     };
+    let columns: Vec<Column> = weeks.iter().map(Column::from).collect();
     let mut s = String::new();
     let events = [Series {
         name: "events",
@@ -282,14 +221,26 @@ fn charts(r: &Report) -> String {
         &mut s,
         "Events over time",
         &format!("Events per ISO week (UTC), {shown}."),
-        &svg::columns("chart-events", "Events per week", weeks, &events),
+        &svg::columns(
+            "chart-events",
+            "Events per week",
+            &columns,
+            &events,
+            "No timestamped events yet",
+        ),
     );
-    let series = regression_series(weeks);
+    let series = svg::regression_series(
+        &weeks
+            .iter()
+            .map(|w| (w.violations, w.contract_violations, w.plan_drift))
+            .collect::<Vec<_>>(),
+    );
     let body = svg::columns(
         "chart-regressions",
         "Regressions prevented per week by category",
-        weeks,
+        &columns,
         &series,
+        "No timestamped events yet",
     ) + &svg::legend(&series);
     figure(
         &mut s,
@@ -300,44 +251,19 @@ fn charts(r: &Report) -> String {
         ),
         &body,
     );
+    let commands: Vec<CommandRow<'_>> = r.commands.iter().map(CommandRow::from).collect();
     figure(
         &mut s,
         "Command shares",
         "Share of sessions in which each command ran; the longest bar is the largest share.",
-        &svg::command_shares("chart-commands", &r.commands),
+        &svg::command_shares("chart-commands", &commands, "No commands yet"),
     );
     figure(
         &mut s,
         "Durations",
         "Median (dot) to 95th percentile (bar end) per command, on a logarithmic scale.",
-        &svg::durations("chart-durations", &r.commands),
+        &svg::durations("chart-durations", &commands),
     );
-    s
-}
-
-/// A table: `columns` are (header, numeric); each row's cells are already HTML.
-/// Numeric cells are right-aligned in tabular figures, and every cell carries its
-/// header so that narrow screens can show a row as a list of "header: value".
-fn table(id: &str, columns: &[(&str, bool)], rows: &[(String, Vec<String>)]) -> String {
-    let class = |numeric: bool| if numeric { r#" class="num""# } else { "" };
-    let mut s = format!(r#"<table id="{id}"><thead><tr>"#);
-    for &(header, numeric) in columns {
-        let _ = write!(s, "<th{}>{}</th>", class(numeric), esc(header));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for (attributes, cells) in rows {
-        let _ = write!(s, "<tr{attributes}>");
-        for (cell, &(header, numeric)) in cells.iter().zip(columns) {
-            let _ = write!(
-                s,
-                r#"<td{} data-label="{}">{cell}</td>"#,
-                class(numeric),
-                esc(header)
-            );
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</tbody></table>");
     s
 }
 
@@ -346,24 +272,15 @@ fn tables(r: &Report) -> String {
         .commands
         .iter()
         .map(|c| {
-            let mut cells = vec![esc(&c.command)];
-            cells.extend(format::command_figures(c).iter().map(|f| esc(f)));
-            (format!(r#" data-command="{}""#, esc(&c.command)), cells)
+            let (attributes, mut cells) = command_row(&CommandRow::from(c));
+            cells.push(count(c.violations));
+            (attributes, cells)
         })
         .collect();
     let mut s = String::from("<h2>Commands</h2>");
     s.push_str(&table(
         "commands",
-        &[
-            ("Command", false),
-            ("Runs", true),
-            ("Sessions", true),
-            ("Share of sessions", true),
-            ("Success", true),
-            ("Median", true),
-            ("p95", true),
-            ("Violations", true),
-        ],
+        &[COMMAND_COLUMNS.as_slice(), &[("Violations", true)]].concat(),
         &rows,
     ));
     // Every week, newest first, always open: the page is also for printing.
@@ -491,7 +408,7 @@ pub fn page(r: &Report, live: bool) -> String {
     }
     let _ = write!(
         s,
-        "<title>SpecFact telemetry{}</title><style>{CSS}</style></head><body>",
+        "<title>SpecFact telemetry{}</title><style>{STYLE_SHEET}</style></head><body>",
         if live { " dashboard" } else { " report" }
     );
     let _ = write!(
