@@ -47,10 +47,23 @@ const LABEL_FONT: f64 = 13.0;
 /// use the whole width of the chart.
 const ROW_H: f64 = 36.0;
 
-/// A generous estimate of the width of `text` in a font of `size` units (digits and
-/// lowercase letters of system sans-serif fonts are narrower than 0.62 em).
+/// A generous estimate of the width of `text` in a font of `size` units: the sum of
+/// [`em`] over its characters.
 fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.62
+    text.chars().map(em).sum::<f64>() * size
+}
+
+/// A generous estimate of the width of a character, in em. Lowercase letters and most
+/// punctuation of system sans-serif fonts are narrower than 0.62 em; digits, capitals
+/// and the widest letters are given their width in DejaVu Sans (the widest of the usual
+/// ones), so that a label such as `W48` at the edge of a chart stays inside it.
+fn em(c: char) -> f64 {
+    match c {
+        'm' | 'w' | 'M' | 'W' | '%' | '—' | '@' => 1.0,
+        'A'..='Z' => 0.8,
+        '0'..='9' => 0.64,
+        _ => 0.62,
+    }
 }
 
 /// Where to centre a label of `width` at `x` so that it stays inside the chart.
@@ -60,11 +73,19 @@ fn inside(x: f64, width: f64) -> f64 {
 
 /// `text` cut to fit `width` units at `size`, with an ellipsis when cut.
 fn fit_text(text: &str, width: f64, size: f64) -> String {
-    let max = (width / (size * 0.62)).floor().max(1.0) as usize;
-    if text.chars().count() <= max {
+    if text_width(text, size) <= width {
         return text.to_owned();
     }
-    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    let room = width - em('…') * size;
+    let mut used = 0.0;
+    let mut s = String::new();
+    for c in text.chars() {
+        used += em(c) * size;
+        if used > room {
+            break;
+        }
+        s.push(c);
+    }
     s.push('…');
     s
 }
@@ -609,7 +630,11 @@ mod tests {
         assert_eq!(fit_text("plan.init", 200.0, 13.0), "plan.init");
         let cut = fit_text(&"x".repeat(100), 100.0, 10.0);
         assert!(cut.ends_with('…') && cut.chars().count() == 16, "{cut}");
-        assert_eq!(text_width("2026-W52", 12.0), 8.0 * 12.0 * 0.62);
+        // Capitals and digits are given their width in DejaVu Sans: a short week label
+        // at the right edge is kept inside.
+        assert!(text_width("W48", 12.0) >= (0.989 + 2.0 * 0.636) * 12.0);
+        assert!((text_width("plan.init", 10.0) - 9.0 * 6.2).abs() < 1e-9);
+        assert_eq!(fit_text("WWWW", 35.0, 10.0), "WW…");
     }
 
     fn week(w: &str) -> Column {
