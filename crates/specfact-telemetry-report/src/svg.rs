@@ -28,7 +28,7 @@ use std::fmt::Write;
 
 use crate::community::schema;
 use crate::format;
-use crate::html::esc;
+use crate::html::{esc, figure};
 use crate::{CommandReport, WeekReport};
 
 /// Weeks shown in the weekly charts (the most recent ones).
@@ -428,33 +428,26 @@ pub struct CommandRow<'a> {
     pub p95_ms: Option<f64>,
 }
 
-impl<'a> From<&'a CommandReport> for CommandRow<'a> {
-    fn from(c: &'a CommandReport) -> CommandRow<'a> {
-        CommandRow {
-            command: &c.command,
-            runs: c.runs,
-            sessions: c.sessions,
-            session_share: c.session_share,
-            success_rate: c.success_rate,
-            median_ms: c.duration_ms.median,
-            p95_ms: c.duration_ms.p95,
+/// `From` a command's row of a report and of a publication, which name their figures alike.
+macro_rules! command_row_from {
+    ($row:ty) => {
+        impl<'a> From<&'a $row> for CommandRow<'a> {
+            fn from(c: &'a $row) -> CommandRow<'a> {
+                CommandRow {
+                    command: &c.command,
+                    runs: c.runs,
+                    sessions: c.sessions,
+                    session_share: c.session_share,
+                    success_rate: c.success_rate,
+                    median_ms: c.duration_ms.median,
+                    p95_ms: c.duration_ms.p95,
+                }
+            }
         }
-    }
+    };
 }
-
-impl<'a> From<&'a schema::Command> for CommandRow<'a> {
-    fn from(c: &'a schema::Command) -> CommandRow<'a> {
-        CommandRow {
-            command: &c.command,
-            runs: c.runs,
-            sessions: c.sessions,
-            session_share: c.session_share,
-            success_rate: c.success_rate,
-            median_ms: c.duration_ms.median,
-            p95_ms: c.duration_ms.p95,
-        }
-    }
-}
+command_row_from!(CommandReport);
+command_row_from!(schema::Command);
 
 /// The name and figure line of a command row.
 fn row_text(s: &mut String, y: f64, name: &str, figure: &str) {
@@ -599,6 +592,23 @@ pub fn durations(id: &str, commands: &[CommandRow<'_>]) -> String {
     s
 }
 
+/// Appends the two command figures: the share of sessions of each command ([`command_shares`],
+/// which says `empty` when there is no command) and their durations ([`durations`]).
+pub fn command_charts(out: &mut String, commands: &[CommandRow<'_>], empty: &str) {
+    figure(
+        out,
+        "Command shares",
+        "Share of sessions in which each command ran; the longest bar is the largest share.",
+        &command_shares("chart-commands", commands, empty),
+    );
+    figure(
+        out,
+        "Durations",
+        "Median (dot) to 95th percentile (bar end) per command, on a logarithmic scale.",
+        &durations("chart-durations", commands),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,5 +727,12 @@ mod tests {
         assert!(d.contains("13.50 ms – 4.2 s"));
         assert!(command_shares("c", &[], "No command <yet>").contains("No command &lt;yet&gt;"));
         assert!(durations("d", &[]).contains("No durations yet"));
+        let mut both = String::new();
+        command_charts(&mut both, &rows[..2], "none");
+        assert_eq!(both.matches("<figure>").count(), 2);
+        assert!(
+            both.contains(r#"<svg id="chart-commands""#)
+                && both.contains(r#"<svg id="chart-durations""#)
+        );
     }
 }

@@ -160,18 +160,7 @@ fn charts(p: &Publication) -> String {
             "No week to show yet",
         ) + &svg::legend(&series)),
     );
-    figure(
-        &mut s,
-        "Command shares",
-        "Share of sessions in which each command ran.",
-        &svg::command_shares("chart-commands", &commands, "No command to show yet"),
-    );
-    figure(
-        &mut s,
-        "Durations",
-        "Median (dot) to 95th percentile (bar end) per command, on a logarithmic scale.",
-        &svg::durations("chart-durations", &commands),
-    );
+    svg::command_charts(&mut s, &commands, "No command to show yet");
     s
 }
 

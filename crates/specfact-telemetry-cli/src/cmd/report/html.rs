@@ -252,18 +252,7 @@ fn charts(r: &Report) -> String {
         &body,
     );
     let commands: Vec<CommandRow<'_>> = r.commands.iter().map(CommandRow::from).collect();
-    figure(
-        &mut s,
-        "Command shares",
-        "Share of sessions in which each command ran; the longest bar is the largest share.",
-        &svg::command_shares("chart-commands", &commands, "No commands yet"),
-    );
-    figure(
-        &mut s,
-        "Durations",
-        "Median (dot) to 95th percentile (bar end) per command, on a logarithmic scale.",
-        &svg::durations("chart-durations", &commands),
-    );
+    svg::command_charts(&mut s, &commands, "No commands yet");
     s
 }
 
