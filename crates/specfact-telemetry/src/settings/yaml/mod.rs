@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use serde_saphyr::{Budget, NonFiniteFloatPolicy, Options, Spanned};
 
 use super::files::{FileRead, describe_io_error, line_column, read_bounded};
 use super::{Diagnostic, Origin};
+
+mod document;
+
+use document::{Document, Entry, Position};
 
 /// Largest `telemetry.yaml` that is read, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
@@ -37,7 +40,7 @@ const IGNORED: &str = "its settings are ignored";
 pub(crate) struct ConfigFile {
     path: PathBuf,
     text: String,
-    entries: BTreeMap<String, Spanned<Value>>,
+    entries: BTreeMap<String, Entry>,
 }
 
 impl ConfigFile {
@@ -47,7 +50,7 @@ impl ConfigFile {
         if entry.value.is_null() {
             return None;
         }
-        Some((&entry.value, self.origin_at(entry)))
+        Some((&entry.value, self.origin_at(entry.at)))
     }
 
     /// Where `key` is written inside the mapping under top-level `parent`: its line and
@@ -55,10 +58,8 @@ impl ConfigFile {
     /// start of the mapping. Falls back to the mapping's position.
     pub(crate) fn entry_origin(&self, parent: &str, key: &str) -> Option<Origin> {
         let entry = self.entries.get(parent)?;
-        let fallback = self.origin_at(entry);
-        let start = usize::try_from(entry.referenced.line())
-            .ok()?
-            .saturating_sub(1);
+        let fallback = self.origin_at(entry.at);
+        let start = usize::try_from(entry.at.line).ok()?.saturating_sub(1);
         let lines = self.text.lines().enumerate().skip(start);
         for (index, line) in lines {
             let top_level = !line.starts_with([' ', '\t']) && !line.trim().is_empty();
@@ -76,11 +77,11 @@ impl ConfigFile {
         Some(fallback)
     }
 
-    fn origin_at(&self, entry: &Spanned<Value>) -> Origin {
+    fn origin_at(&self, at: Position) -> Origin {
         Origin::File {
             path: self.path.clone(),
-            line: Some(entry.referenced.line()).filter(|&l| l > 0),
-            column: Some(entry.referenced.column()).filter(|&c| c > 0),
+            line: Some(at.line).filter(|&l| l > 0),
+            column: Some(at.column).filter(|&c| c > 0),
         }
     }
 }
@@ -126,20 +127,23 @@ pub(crate) fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Con
             return None;
         }
     };
-    let entries = match parse(text) {
-        Ok(Some(entries)) => entries,
-        Ok(None) => BTreeMap::new(),
+    let entries = match document::parse(text) {
+        Ok(Document::Mapping(entries)) => entries,
+        Ok(Document::Empty) => BTreeMap::new(),
+        Ok(Document::NotMapping(kind)) => {
+            report(
+                file_origin(Some(1), Some(1)),
+                format!("holds {kind} at the top level, not a mapping of settings; {IGNORED}"),
+            );
+            return None;
+        }
         Err(e) => {
-            let location = e.location();
-            let line = location.map(|l| l.line()).filter(|&l| l > 0);
-            let column = location.map(|l| l.column()).filter(|&c| c > 0);
-            let message = match non_mapping_kind(text) {
-                Some(kind) => {
-                    format!("holds {kind} at the top level, not a mapping of settings; {IGNORED}")
-                }
-                None => format!("is not valid YAML ({}); {IGNORED}", describe_yaml_error(&e)),
-            };
-            report(file_origin(line, column), message);
+            let (line, column) =
+                e.at.map_or((None, None), |at| (Some(at.line), Some(at.column)));
+            report(
+                file_origin(line, column),
+                format!("is not valid YAML ({}); {IGNORED}", e.reason),
+            );
             return None;
         }
     };
@@ -147,13 +151,8 @@ pub(crate) fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Con
         if CONFIG_KEYS.contains(&key.as_str()) {
             continue;
         }
-        let (line, column) = key_position(text, key, entry.referenced.line())
-            .unwrap_or((entry.referenced.line(), entry.referenced.column()));
         report(
-            file_origin(
-                Some(line).filter(|&l| l > 0),
-                Some(column).filter(|&c| c > 0),
-            ),
+            file_origin(Some(entry.key_at.line), Some(entry.key_at.column)),
             unknown_key_message(key),
         );
     }
@@ -162,78 +161,6 @@ pub(crate) fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<Con
         text: text.to_owned(),
         entries,
     })
-}
-
-type Entries = BTreeMap<String, Spanned<Value>>;
-
-fn options() -> Options {
-    // A settings file is a dozen keys; these limits are far above that and far below
-    // what would make a hostile file (alias bombs, deep nesting) expensive.
-    let mut budget = Budget::default();
-    budget.max_events = 20_000;
-    budget.max_nodes = 10_000;
-    budget.max_depth = 16;
-    budget.max_documents = 2;
-    budget.max_aliases = 100;
-    budget.max_anchors = 100;
-    budget.max_merge_keys = 16;
-    budget.max_total_scalar_bytes = 2 * MAX_CONFIG_BYTES;
-    budget.max_recorded_anchor_events = 10_000;
-    budget.max_recorded_anchor_bytes = 2 * MAX_CONFIG_BYTES;
-    let mut options = Options::default();
-    options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = 10_000;
-    options.with_snippet = false;
-    options.non_finite_float_policy = NonFiniteFloatPolicy::AsString;
-    options
-}
-
-fn parse(text: &str) -> Result<Option<Entries>, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options::<Option<Entries>>(text, options())
-}
-
-/// If `text` is a well-formed document that is not a mapping, what it is instead.
-fn non_mapping_kind(text: &str) -> Option<&'static str> {
-    match serde_saphyr::from_str_with_options::<Option<Value>>(text, options()) {
-        Ok(Some(Value::String(_))) => Some("a single text value"),
-        Ok(Some(Value::Array(_))) => Some("a list"),
-        Ok(Some(Value::Number(_))) => Some("a number"),
-        Ok(Some(Value::Bool(_))) => Some("a true/false value"),
-        _ => None,
-    }
-}
-
-/// The parser's reason, without its position (the origin carries it) and without any
-/// quoted excerpt of the file longer than a few characters (it could be a secret).
-fn describe_yaml_error(e: &serde_saphyr::Error) -> String {
-    let full = e.to_string();
-    let mut reason = full.as_str();
-    if let Some(at) = reason.find(" at line ") {
-        reason = &reason[..at];
-    }
-    if reason.starts_with("multiple YAML documents") {
-        return "more than one YAML document".to_owned();
-    }
-    if reason.starts_with("budget breached") {
-        return "too many nodes, aliases or nesting levels for a settings file".to_owned();
-    }
-    // Keep the first statement; what follows is advice to programmers using the parser.
-    reason = reason.split(". ").next().unwrap_or(reason);
-    if reason.starts_with("duplicate mapping key") {
-        reason = reason.split(',').next().unwrap_or(reason);
-    }
-    let excerpt_too_long = reason
-        .split(['`', '"', '\''])
-        .skip(1)
-        .step_by(2)
-        .any(|quoted| quoted.chars().count() > 8);
-    if excerpt_too_long || reason.is_empty() {
-        return "syntax error".to_owned();
-    }
-    match reason.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &reason[..cut]),
-        None => reason.to_owned(),
-    }
 }
 
 /// The 1-based column (in characters) where `key` is written as a mapping key in `line`,
@@ -262,37 +189,6 @@ fn key_column(line: &str, key: &str) -> Option<usize> {
         from = at + key.len();
     }
     None
-}
-
-/// Where `key` is written: the nearest line at or before `value_line` that starts
-/// (after indentation) with the key, plain or quoted, followed by `:`.
-fn key_position(text: &str, key: &str, value_line: u64) -> Option<(u64, u64)> {
-    let last = usize::try_from(value_line).ok()?;
-    let lines: Vec<&str> = text.lines().take(last).collect();
-    lines.iter().enumerate().rev().find_map(|(index, line)| {
-        let trimmed = line.trim_start();
-        let rest = trimmed
-            .strip_prefix(key)
-            .or_else(|| {
-                trimmed
-                    .strip_prefix('"')
-                    .and_then(|r| r.strip_prefix(key))
-                    .and_then(|r| r.strip_prefix('"'))
-            })
-            .or_else(|| {
-                trimmed
-                    .strip_prefix('\'')
-                    .and_then(|r| r.strip_prefix(key))
-                    .and_then(|r| r.strip_prefix('\''))
-            })?;
-        rest.trim_start().starts_with(':').then(|| {
-            let indent = line[..line.len() - trimmed.len()].chars().count();
-            (
-                u64::try_from(index + 1).unwrap_or(u64::MAX),
-                u64::try_from(indent + 1).unwrap_or(u64::MAX),
-            )
-        })
-    })
 }
 
 #[cfg(test)]
@@ -429,16 +325,20 @@ mod tests {
 
     #[test]
     fn quoted_excerpts_are_not_repeated() {
-        let e = parse("a: \"x\"\nb: !!binary \"not base64 secret value\"\n").unwrap_err();
-        let reason = describe_yaml_error(&e);
-        assert!(
-            !reason.contains("secret") && !reason.contains("Options"),
-            "{reason}"
+        let (_, diagnostics) = load_text(b"a: \"x\"\nb: !!binary \"not base64 secret value\"\n");
+        let message = &diagnostics[0].message;
+        assert!(message.starts_with("is not valid YAML ("), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+        let (_, diagnostics) = load_text(b"a: 1\na: 2\n");
+        assert_eq!(
+            diagnostics[0].message,
+            "is not valid YAML (duplicate mapping key: a); its settings are ignored"
         );
-        let e = parse("a: 1\na: 2\n").unwrap_err();
-        assert_eq!(describe_yaml_error(&e), "duplicate mapping key: a");
-        let e = parse("a: 1\n---\nb: 2\n").unwrap_err();
-        assert_eq!(describe_yaml_error(&e), "more than one YAML document");
+        let (_, diagnostics) = load_text(b"a: 1\n---\nb: 2\n");
+        assert_eq!(
+            diagnostics[0].message,
+            "is not valid YAML (more than one YAML document); its settings are ignored"
+        );
     }
 
     #[test]
