@@ -190,8 +190,7 @@ FORMAT TabSeparated";
 ///
 /// No `FINAL`: 18.16 merges every part of the month at once, with buffers for each column of
 /// each part, so memory grows with the number of parts — large exactly when merges lag behind
-/// ingest (one month of 851,648 spans in 40 parts: 790 MiB with the sort, against
-/// ClickHouse's usual 1 GB limit per query). The copies are found by grouping the identities
+/// ingest (one month of 851,648 spans in 80 parts went past a 1 GB limit per query). The copies are found by grouping the identities
 /// alone instead, in the same query.
 pub(super) fn select_range(first: u64, last: u64) -> String {
     let range = format!("start_unix_nano >= {first} AND start_unix_nano <= {last}");
@@ -211,8 +210,8 @@ FORMAT RowBinary",
 /// rows.
 ///
 /// Sorting a month in memory took 524 MiB on 18.16 for the 851,648 spans of one month of a
-/// 10-million-span year (790 MiB with `FINAL` over 40 parts); with these settings the same
-/// month needs 116 MiB, in 6 parts or in 40. What still grows is the merge of the sorted runs
+/// 10-million-span year (with `FINAL` over 40 parts 790 MiB, over 80 more than 1 GB); with
+/// these settings the same month needs 116–119 MiB, in 6, 40 or 80 parts. What still grows is the merge of the sorted runs
 /// spilled to disk, one block of each at a time: 252 MiB for 3.3 million spans in one query,
 /// 670 MiB for 10 million, so a 1 GB limit is reached only past about 15 million spans in one
 /// month. The settings exist, under these names, in 18.16 and in current releases.
