@@ -174,6 +174,56 @@ fn copies_clickhouse_has_not_merged_yet_count_once() {
 }
 
 #[test]
+fn a_month_in_many_parts_is_read_back_within_a_small_memory_limit() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let store = open(&ch, "t");
+    // As when ClickHouse's merges lag behind ingest: one month in many parts (one per insert).
+    ch.query("SYSTEM STOP MERGES t.spans");
+    const PARTS: u32 = 24;
+    const PER_PART: u32 = 10_000;
+    for part in 0..PARTS {
+        let spans: Vec<_> = (0..PER_PART)
+            .map(|i| {
+                let n = part * PER_PART + i;
+                // Interleaved over ten days of one month, so every part spans the month.
+                span(n, BASE + u64::from(n % 1_000) * 864)
+            })
+            .collect();
+        assert_eq!(
+            store.insert(&spans).unwrap(),
+            outcome(u64::from(PER_PART), 0)
+        );
+    }
+    let parts = ch.query_u64(
+        "SELECT count() FROM system.parts WHERE database = 't' AND table = 'spans' AND active",
+    );
+    assert!(parts >= u64::from(PARTS), "{parts}");
+    // A copy not merged yet, in a part of its own, still comes back once.
+    ch.query("INSERT INTO t.spans SELECT * FROM t.spans WHERE span_id = unhex('00000007aabbccdd')");
+
+    // A user whose queries may use at most 128 MB (tests/clickhouse/users.xml).
+    let small: StoreLocation = format!("clickhouse:http://small_memory@127.0.0.1:{}/t", ch.port())
+        .parse()
+        .unwrap();
+    let limited = store::open(&small).unwrap_or_else(|e| panic!("{e}"));
+    let total = u64::from(PARTS * PER_PART);
+    assert_eq!(limited.stats().unwrap().events_stored, total);
+    let mut n = 0u64;
+    let mut last = None;
+    let visited = limited
+        .events(SystemTime::UNIX_EPOCH, &mut |s| {
+            let key = (s.start_unix_nano, s.trace_id, s.span_id);
+            assert!(last < Some(key), "out of order or twice: {key:?}");
+            last = Some(key);
+            n += 1;
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((visited, n), (total, total));
+}
+
+#[test]
 fn concurrent_callers_of_one_server_count_exactly() {
     let Some(ch) = ClickHouse::start() else {
         return;

@@ -8,9 +8,10 @@
 //! - **Each span once.** Before writing, the store asks which of the batch's identities are
 //!   stored already, and writes only the others; those are the batch's duplicates. Two servers
 //!   receiving the same span at the same instant may both write it: the table then holds two
-//!   copies until ClickHouse merges them, and every read (`FINAL`) counts and returns it once.
-//!   So `events_stored` and the spans read back are exact; only the duplicates counter can miss
-//!   such a race.
+//!   copies until ClickHouse merges them, and every read counts it once (`FINAL`) and returns
+//!   it once (the read back marks identities stored more than once, and the store passes on
+//!   their first row only). So `events_stored` and the spans read back are exact; only the
+//!   duplicates counter can miss such a race.
 //! - **2xx means written.** [`Store::insert`] returns once ClickHouse has answered the
 //!   `INSERT` (it answers after writing the part). Concurrent inserts are written together
 //!   ([`group_commit`]), so ClickHouse sees a few large inserts rather than many small ones.
@@ -24,7 +25,7 @@ mod rowbinary;
 mod schema;
 
 use std::collections::HashSet;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::time::{Duration, Instant, SystemTime};
 
 use client::{Client, Failure};
@@ -200,6 +201,15 @@ impl ClickHouseStore {
         Ok(stored)
     }
 
+    /// The one number a `FINAL` count answers.
+    fn final_count(&self, sql: &str) -> Result<u64, StoreError> {
+        let text = self
+            .client
+            .text_with(sql, schema::FINAL_SETTINGS)
+            .map_err(Failure::into_store_error)?;
+        parse_numbers(&text, 1).map(|n| n[0])
+    }
+
     fn number(&self, sql: &str) -> Result<u64, StoreError> {
         let text = self.client.text(sql).map_err(Failure::into_store_error)?;
         parse_numbers(&text, 1).map(|n| n[0])
@@ -251,15 +261,9 @@ impl ClickHouseStore {
     ) -> Result<u64, StoreError> {
         let answer = self
             .client
-            .stream(&schema::select_range(first, last))
+            .stream(&schema::select_range(first, last), schema::RANGE_SETTINGS)
             .map_err(Failure::into_store_error)?;
-        let mut r = BufReader::with_capacity(64 * 1024, answer);
-        let mut n = 0;
-        while let Some(span) = rowbinary::read_span(&mut r).map_err(decode_error)? {
-            each(span);
-            n += 1;
-        }
-        Ok(n)
+        each_once(&mut BufReader::with_capacity(64 * 1024, answer), each)
     }
 
     fn wait_for_mutations(&self) -> Result<(), StoreError> {
@@ -293,7 +297,7 @@ impl Store for ClickHouseStore {
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let text = self
             .client
-            .text(schema::STATS)
+            .text_with(schema::STATS, schema::FINAL_SETTINGS)
             .map_err(Failure::into_store_error)?;
         let n = parse_numbers(&text, 4)?;
         let stored = n[0];
@@ -307,7 +311,7 @@ impl Store for ClickHouseStore {
 
     fn retain(&self, older_than: SystemTime) -> Result<u64, StoreError> {
         let cut = unix_nanos(older_than);
-        let deleted = self.number(&schema::count_before(cut))?;
+        let deleted = self.final_count(&schema::count_before(cut))?;
         if deleted == 0 {
             return Ok(0);
         }
@@ -315,7 +319,7 @@ impl Store for ClickHouseStore {
         // Another server's deletion may be running (each replica runs retention): let it
         // finish, then delete only what it left.
         self.wait_for_mutations()?;
-        if self.number(&schema::count_before(cut))? > 0 {
+        if self.final_count(&schema::count_before(cut))? > 0 {
             self.client
                 .text(&schema::delete_before(cut))
                 .map_err(Failure::into_store_error)?;
@@ -330,8 +334,8 @@ impl Store for ClickHouseStore {
         each: &mut dyn FnMut(StoredSpan),
     ) -> Result<u64, StoreError> {
         let since = unix_nanos(since);
-        // Month by month: `FINAL` over one partition needs memory for that partition's parts
-        // only, however many months clients spread their spans over.
+        // Month by month: each query sorts one month (spilling to disk past 64 MiB) and finds
+        // its copies, however many months clients spread their spans over.
         let ranges: Vec<(u64, u64)> = match self.months()? {
             Some(months) => months
                 .into_iter()
@@ -362,6 +366,24 @@ fn hint(f: Failure) -> String {
     } else {
         f.message
     }
+}
+
+/// Decodes the answer of [`schema::select_range`] and passes each span to `each`, but a span
+/// whose identity the range holds more than once only the first time; returns how many were
+/// passed on. Only the identities with copies are remembered (ClickHouse merges copies, so
+/// there are few).
+fn each_once(r: &mut impl Read, each: &mut dyn FnMut(StoredSpan)) -> Result<u64, StoreError> {
+    let mut copied: HashSet<Identity> = HashSet::new();
+    let mut n = 0;
+    while let Some(span) = rowbinary::read_span(r).map_err(decode_error)? {
+        let has_copies = rowbinary::read_flag(r).map_err(decode_error)?;
+        if has_copies && !copied.insert((span.trace_id, span.span_id)) {
+            continue;
+        }
+        each(span);
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn decode_error(e: rowbinary::DecodeError) -> StoreError {
@@ -442,6 +464,52 @@ mod tests {
         assert!(err.contains("spans.success UInt8"), "{err}");
         let err = check_columns("").unwrap_err();
         assert!(err.contains("counters.value UInt64"), "{err}");
+    }
+
+    #[test]
+    fn spans_marked_as_copied_are_passed_on_once() {
+        let a = test_span(1, 10);
+        let b = test_span(2, 10);
+        let c = test_span(3, 15);
+        // A copy of `a` with another start (a client that sent the span again, changed), read
+        // back later in the range.
+        let a_later = test_span(1, 20);
+        let mut rows = Vec::new();
+        for (s, copied) in [(&a, 1), (&b, 0), (&c, 1), (&c, 1), (&a_later, 1)] {
+            rowbinary::write_span(&mut rows, s);
+            rows.push(copied);
+        }
+        let mut seen = Vec::new();
+        let n = each_once(&mut &rows[..], &mut |s| seen.push(s)).unwrap();
+        assert_eq!(seen, vec![a, b, c]);
+        assert_eq!(n, 3);
+        let mut nothing = 0;
+        assert_eq!(each_once(&mut &[][..], &mut |_| nothing += 1).unwrap(), 0);
+        assert_eq!(nothing, 0);
+        // A row without its mark, or cut short, is an error, not a shorter read.
+        assert!(each_once(&mut &rows[..rows.len() - 1], &mut |_| ()).is_err());
+        assert!(each_once(&mut &rows[..rows.len() - 2], &mut |_| ()).is_err());
+    }
+
+    fn test_span(n: u8, start: u64) -> StoredSpan {
+        StoredSpan {
+            trace_id: [n; 16],
+            span_id: [n; 8],
+            command: "repro.run".into(),
+            start_unix_nano: start,
+            end_unix_nano: start + 1,
+            success: true,
+            error: None,
+            duration_ms: 1.0,
+            session_id: String::new(),
+            event_id: None,
+            telemetry_version: None,
+            cli_version: None,
+            opt_in_source: None,
+            service_name: String::new(),
+            deployment_environment: String::new(),
+            fields: Vec::new(),
+        }
     }
 
     #[test]

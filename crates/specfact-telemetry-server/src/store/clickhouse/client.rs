@@ -137,17 +137,28 @@ impl Client {
 
     /// Runs a statement that answers nothing or a little text (at most 16 MiB).
     pub fn text(&self, sql: &str) -> Result<String, Failure> {
-        self.text_in(sql, true)
+        self.text_in(sql, &[], true)
+    }
+
+    /// Like [`Client::text`], with ClickHouse settings (`name`, `value`) for this statement only.
+    pub fn text_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<String, Failure> {
+        self.text_in(sql, settings, true)
     }
 
     /// Like [`Client::text`], outside the database (for `CREATE DATABASE`).
     pub fn text_without_database(&self, sql: &str) -> Result<String, Failure> {
-        self.text_in(sql, false)
+        self.text_in(sql, &[], false)
     }
 
-    fn text_in(&self, sql: &str, in_database: bool) -> Result<String, Failure> {
+    fn text_in(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+        in_database: bool,
+    ) -> Result<String, Failure> {
         let body = self.post(&Request {
             in_database,
+            settings,
             ..Request::statement(sql)
         })?;
         let mut text = String::new();
@@ -172,9 +183,10 @@ impl Client {
     ) -> Result<Vec<u8>, Failure> {
         let (name, structure) = table;
         let (content_type, body) = multipart(name, rows);
+        let (format_key, structure_key) = (format!("{name}_format"), format!("{name}_structure"));
         let settings = [
-            (format!("{name}_format"), "RowBinary"),
-            (format!("{name}_structure"), structure),
+            (format_key.as_str(), "RowBinary"),
+            (structure_key.as_str(), structure),
         ];
         let request = Request {
             body: &body,
@@ -211,12 +223,18 @@ impl Client {
         Ok(())
     }
 
-    /// Runs a query and returns its answer as a stream. ClickHouse computes the whole answer
-    /// before sending it (`wait_end_of_query`), so an error is an error status, never a
-    /// half-written answer that reads as rows.
-    pub fn stream(&self, sql: &str) -> Result<impl Read + use<>, Failure> {
+    /// Runs a query, with ClickHouse settings (`name`, `value`) for it only, and returns its
+    /// answer as a stream. ClickHouse computes the whole answer before sending it
+    /// (`wait_end_of_query`), so an error is an error status, never a half-written answer that
+    /// reads as rows.
+    pub fn stream(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+    ) -> Result<impl Read + use<>, Failure> {
         let body = self.post(&Request {
             budget: Budget::Stream,
+            settings,
             ..Request::statement(sql)
         })?;
         Ok(body.into_reader())
@@ -327,7 +345,7 @@ struct Request<'a> {
     query: Option<&'a str>,
     content_type: Option<&'a str>,
     /// More URL parameters (settings, external table formats).
-    settings: &'a [(String, &'a str)],
+    settings: &'a [(&'a str, &'a str)],
     /// Whether the statement runs in the store's database.
     in_database: bool,
     budget: Budget,

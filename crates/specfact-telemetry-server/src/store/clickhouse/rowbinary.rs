@@ -113,6 +113,11 @@ pub(super) fn read_span(r: &mut impl Read) -> Result<Option<StoredSpan>, DecodeE
     }))
 }
 
+/// Reads a `UInt8` column holding 0 or 1 (what `IN` answers).
+pub(super) fn read_flag(r: &mut impl Read) -> Result<bool, DecodeError> {
+    Ok(read_u8(r)? != 0)
+}
+
 /// Reads the next `(trace_id, span_id)` row, or `None` at the end of the answer.
 pub(super) fn read_identity(r: &mut impl Read) -> Result<Option<Identity>, DecodeError> {
     let mut trace_id = [0u8; 16];
