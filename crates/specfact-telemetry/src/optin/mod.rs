@@ -137,8 +137,9 @@ pub fn enable_locally(settings: &Settings) -> Result<Written, OptInError> {
         .as_deref()
         .ok_or(OptInError::NoHomeDirectory)?;
     let path = dir.join(OPT_IN_FILE);
-    refuse_non_regular(&path)?;
-    write_private(&path, b"true\n").map_err(io_error("write", &path))?;
+    let target = write_target(&path);
+    refuse_non_regular(&target)?;
+    write_private(&target, b"true\n").map_err(io_error("write", &target))?;
     Ok(Written {
         path,
         files: OptInFiles::read(dir),
@@ -190,7 +191,8 @@ pub fn enable_with_endpoint(
         text = set_top_level(&text, "headers", "", &block);
     }
     text = set_top_level(&text, "enabled", "true", &[]);
-    write_private(&path, text.as_bytes()).map_err(io_error("write", &path))?;
+    let target = write_target(&path);
+    write_private(&target, text.as_bytes()).map_err(io_error("write", &target))?;
     Ok(Written {
         path,
         files: OptInFiles::read(dir),
@@ -238,7 +240,8 @@ pub fn disable(settings: &Settings) -> Result<Disabled, OptInError> {
     let config = dir.join(CONFIG_FILE);
     if let Some(text) = read_text(&config)? {
         let edited = set_top_level(&text, "enabled", "false", &[]);
-        write_private(&config, edited.as_bytes()).map_err(io_error("write", &config))?;
+        let target = write_target(&config);
+        write_private(&target, edited.as_bytes()).map_err(io_error("write", &target))?;
         done.config_set_false = Some(config);
     }
     done.files = Some(OptInFiles::read(dir));
@@ -372,6 +375,22 @@ pub fn purge(settings: &Settings) -> Result<Purged, OptInError> {
 }
 
 /// Refuses a path that exists and is neither a regular file nor a link.
+/// Where a write meant for `path` goes: `path` itself, or, when `path` is a symbolic link
+/// (settings kept with the user's dotfiles), the file the link points to, so the link
+/// stays a link. A dangling link's target is created.
+fn write_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| match (fs::read_link(path), path.parent()) {
+                (Ok(target), Some(dir)) => dir.join(target),
+                (Ok(target), None) => target,
+                (Err(_), _) => path.to_owned(),
+            })
+        }
+        _ => path.to_owned(),
+    }
+}
+
 fn refuse_non_regular(path: &Path) -> Result<(), OptInError> {
     match fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_symlink() => match non_regular_kind(&meta) {

@@ -222,3 +222,61 @@ fn a_fifo_or_device_in_place_of_the_log_is_left_alone_without_blocking() {
     assert!(matches!(l.stats(), Err(LogError::NotARegularFile { .. })));
     assert!(matches!(l.delete(), Err(LogError::NotARegularFile { .. })));
 }
+
+#[cfg(unix)]
+#[test]
+fn settings_kept_as_links_stay_links() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".specfact");
+    let dotfiles = home.path().join("dotfiles");
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(&dotfiles).unwrap();
+    fs::write(dotfiles.join("telemetry.yaml"), "# mine\nenabled: true\n").unwrap();
+    std::os::unix::fs::symlink("../dotfiles/telemetry.yaml", dir.join("telemetry.yaml")).unwrap();
+    // The opt-in link dangles: enabling creates the file it names.
+    std::os::unix::fs::symlink(dotfiles.join("opt-in"), dir.join("telemetry.opt-in")).unwrap();
+
+    disable(&settings(home.path())).unwrap();
+    let link = dir.join("telemetry.yaml");
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_to_string(dotfiles.join("telemetry.yaml")).unwrap(),
+        "# mine\nenabled: false\n"
+    );
+
+    enable_with_endpoint(
+        &settings(home.path()),
+        Some("https://collector.example"),
+        &[],
+    )
+    .unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = fs::read_to_string(dotfiles.join("telemetry.yaml")).unwrap();
+    assert!(
+        text.contains("enabled: true") && text.contains("collector.example"),
+        "{text}"
+    );
+
+    std::os::unix::fs::symlink(dotfiles.join("opt-in"), dir.join("telemetry.opt-in")).unwrap();
+    enable_locally(&settings(home.path())).unwrap();
+    assert!(
+        fs::symlink_metadata(dir.join("telemetry.opt-in"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_to_string(dotfiles.join("opt-in")).unwrap(),
+        "true\n"
+    );
+}
