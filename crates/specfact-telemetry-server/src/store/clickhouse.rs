@@ -515,22 +515,9 @@ mod tests {
     #[test]
     fn encoded_rows_are_found_by_index() {
         let mut span = StoredSpan {
-            trace_id: [1; 16],
             span_id: [2; 8],
             command: "a".into(),
-            start_unix_nano: 1,
-            end_unix_nano: 2,
-            success: true,
-            error: None,
-            duration_ms: 1.0,
-            session_id: String::new(),
-            event_id: None,
-            telemetry_version: None,
-            cli_version: None,
-            opt_in_source: None,
-            service_name: String::new(),
-            deployment_environment: String::new(),
-            fields: Vec::new(),
+            ..test_span(1, 1)
         };
         let first = span.clone();
         span.command = "longer.command".into();
