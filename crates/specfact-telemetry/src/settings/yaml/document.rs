@@ -115,39 +115,37 @@ fn scan_reason(info: &str) -> String {
     }
 }
 
-/// A collection being filled. `at` is where it starts; `index` the character index there.
-enum Open {
-    Sequence {
-        items: Vec<Value>,
-        anchor: usize,
-        at: Position,
-        index: usize,
-    },
-    Mapping {
-        map: Map<String, Value>,
-        key: Option<(String, Position)>,
-        anchor: usize,
-        at: Position,
-        index: usize,
-    },
+/// A collection being filled.
+struct Open {
+    contents: Contents,
+    /// The anchor id given to it (0 for none).
+    anchor: usize,
+    /// Where it starts, and the character index there.
+    at: Position,
+    index: usize,
+    /// [`Builder::nodes`] before it opened: what was counted since is its size.
+    nodes_before: usize,
 }
 
-impl Open {
-    fn start(&self) -> (Position, usize) {
-        match self {
-            Open::Sequence { at, index, .. } | Open::Mapping { at, index, .. } => (*at, *index),
-        }
-    }
+enum Contents {
+    Sequence(Vec<Value>),
+    Mapping {
+        map: Map<String, Value>,
+        /// The key read, waiting for its value.
+        key: Option<(String, Position)>,
+    },
 }
 
 #[derive(Default)]
 struct Builder {
     open: Vec<Open>,
+    /// Anchored values, each with its size in nodes.
     anchors: BTreeMap<usize, (Value, usize)>,
     nodes: usize,
     documents: usize,
-    root: Option<(Value, Position)>,
-    top_level: BTreeMap<String, Entry>,
+    root: Option<Value>,
+    /// Where each top-level value and its key start.
+    top_level_at: BTreeMap<String, (Position, Position)>,
     /// The character index of the latest event, where a collection opened by it starts.
     last_index: usize,
 }
@@ -160,10 +158,9 @@ impl Builder {
         let unclosed = self
             .open
             .last()
-            .map(Open::start)
-            .filter(|&(_, index)| at_end && matches!(text.chars().nth(index), Some('[' | '{')));
+            .filter(|open| at_end && matches!(text.chars().nth(open.index), Some('[' | '{')));
         match unclosed {
-            Some((at, _)) => YamlError::new("a `[` or `{` that is never closed", Some(at)),
+            Some(open) => YamlError::new("a `[` or `{` that is never closed", Some(open.at)),
             None => YamlError::new(scan_reason(e.info()), Some(Position::of(*e.marker()))),
         }
     }
@@ -199,51 +196,40 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 collection_tag(tag.as_deref(), "seq", at)?;
-                self.push(
-                    Open::Sequence {
-                        items: Vec::new(),
-                        anchor,
-                        at,
-                        index: self.last_index,
-                    },
-                    at,
-                )
+                self.push(Contents::Sequence(Vec::new()), anchor, at)
             }
             Event::MappingStart(anchor, tag) => {
                 collection_tag(tag.as_deref(), "map", at)?;
-                self.push(
-                    Open::Mapping {
-                        map: Map::new(),
-                        key: None,
-                        anchor,
-                        at,
-                        index: self.last_index,
-                    },
-                    at,
-                )
+                let contents = Contents::Mapping {
+                    map: Map::new(),
+                    key: None,
+                };
+                self.push(contents, anchor, at)
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(open) = self.open.pop() else {
                     return Ok(());
                 };
-                let (value, anchor, start) = match open {
-                    Open::Sequence {
-                        items, anchor, at, ..
-                    } => (Value::Array(items), anchor, at),
-                    Open::Mapping {
-                        map, anchor, at, ..
-                    } => (Value::Object(map), anchor, at),
+                let value = match open.contents {
+                    Contents::Sequence(items) => Value::Array(items),
+                    Contents::Mapping { map, .. } => Value::Object(map),
                 };
-                let size = node_count(&value);
-                self.remember(anchor, &value, size, at)?;
-                self.place(value, start)
+                let size = self.nodes - open.nodes_before;
+                self.remember(open.anchor, &value, size, at)?;
+                self.place(value, open.at)
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => Ok(()),
         }
     }
 
     fn expects_key(&self) -> bool {
-        matches!(self.open.last(), Some(Open::Mapping { key: None, .. }))
+        matches!(
+            self.open.last(),
+            Some(Open {
+                contents: Contents::Mapping { key: None, .. },
+                ..
+            })
+        )
     }
 
     fn count(&mut self, nodes: usize, at: Position) -> Result<(), YamlError> {
@@ -254,16 +240,19 @@ impl Builder {
         Ok(())
     }
 
-    fn push(&mut self, open: Open, at: Position) -> Result<(), YamlError> {
+    fn push(&mut self, contents: Contents, anchor: usize, at: Position) -> Result<(), YamlError> {
+        let nodes_before = self.nodes;
         self.count(1, at)?;
         if self.open.len() >= MAX_DEPTH {
             return Err(YamlError::budget(at));
         }
-        if self.open.is_empty() && self.root.is_none() {
-            // The root collection's position is where it starts.
-            self.root = Some((Value::Null, at));
-        }
-        self.open.push(open);
+        self.open.push(Open {
+            contents,
+            anchor,
+            at,
+            index: self.last_index,
+            nodes_before,
+        });
         Ok(())
     }
 
@@ -288,27 +277,20 @@ impl Builder {
     /// mapping, the next item of the open sequence, or the document's root.
     fn place(&mut self, value: Value, at: Position) -> Result<(), YamlError> {
         let depth = self.open.len();
-        match self.open.last_mut() {
-            None => {
-                let start = self.root.as_ref().map_or(at, |(_, p)| *p);
-                self.root = Some((value, start));
-            }
-            Some(Open::Sequence { items, .. }) => items.push(value),
-            Some(Open::Mapping { map, key, .. }) => match key.take() {
+        let Some(open) = self.open.last_mut() else {
+            self.root = Some(value);
+            return Ok(());
+        };
+        match &mut open.contents {
+            Contents::Sequence(items) => items.push(value),
+            Contents::Mapping { map, key } => match key.take() {
                 None => *key = Some((key_text(value, at)?, at)),
                 Some((name, key_at)) => {
                     if map.contains_key(&name) {
                         return Err(duplicate_key(&name, key_at));
                     }
                     if depth == 1 {
-                        self.top_level.insert(
-                            name.clone(),
-                            Entry {
-                                value: value.clone(),
-                                at,
-                                key_at,
-                            },
-                        );
+                        self.top_level_at.insert(name.clone(), (at, key_at));
                     }
                     map.insert(name, value);
                 }
@@ -317,27 +299,22 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> Document {
+    fn finish(mut self) -> Document {
         match self.root {
-            None | Some((Value::Null, _)) => Document::Empty,
-            Some((Value::Object(_), _)) => Document::Mapping(self.top_level),
-            Some((Value::Array(_), _)) => Document::NotMapping("a list"),
-            Some((Value::Number(_), _)) => Document::NotMapping("a number"),
-            Some((Value::Bool(_), _)) => Document::NotMapping("a true/false value"),
-            Some((Value::String(_), _)) => Document::NotMapping("a single text value"),
+            None | Some(Value::Null) => Document::Empty,
+            Some(Value::Object(map)) => Document::Mapping(
+                map.into_iter()
+                    .filter_map(|(name, value)| {
+                        let (at, key_at) = self.top_level_at.remove(&name)?;
+                        Some((name, Entry { value, at, key_at }))
+                    })
+                    .collect(),
+            ),
+            Some(Value::Array(_)) => Document::NotMapping("a list"),
+            Some(Value::Number(_)) => Document::NotMapping("a number"),
+            Some(Value::Bool(_)) => Document::NotMapping("a true/false value"),
+            Some(Value::String(_)) => Document::NotMapping("a single text value"),
         }
-    }
-}
-
-/// The nodes in `value`, itself included.
-fn node_count(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => items.iter().map(node_count).fold(1, usize::saturating_add),
-        Value::Object(map) => map
-            .values()
-            .map(|v| node_count(v).saturating_add(1))
-            .fold(1, usize::saturating_add),
-        _ => 1,
     }
 }
 
