@@ -310,6 +310,12 @@ fn local_log(s: &Settings) -> Check {
             "no path: set HOME or SPECFACT_TELEMETRY_LOCAL_PATH",
         );
     };
+    // A log that cannot be used fails the check when telemetry is on, and warns when off.
+    let problem = if s.enabled {
+        Verdict::Fail
+    } else {
+        Verdict::Warn
+    };
     // Never open something that is not a regular file: a FIFO would block until a
     // writer or reader appears, and this is the command people run to find out why.
     if let Ok(meta) = fs::metadata(path)
@@ -317,11 +323,7 @@ fn local_log(s: &Settings) -> Check {
     {
         return check(
             "local log",
-            if s.enabled {
-                Verdict::Fail
-            } else {
-                Verdict::Warn
-            },
+            problem,
             format!(
                 "{} is {kind}, not a regular file: nothing can be recorded into it; \
                  point local_path at a file",
@@ -338,11 +340,7 @@ fn local_log(s: &Settings) -> Check {
             ),
             Err(e) => check(
                 "local log",
-                if s.enabled {
-                    Verdict::Fail
-                } else {
-                    Verdict::Warn
-                },
+                problem,
                 format!("{} cannot be written: {e}", path.display()),
             ),
         };
@@ -357,11 +355,7 @@ fn local_log(s: &Settings) -> Check {
         ),
         Some(a) => check(
             "local log",
-            if s.enabled {
-                Verdict::Fail
-            } else {
-                Verdict::Warn
-            },
+            problem,
             format!(
                 "{} cannot be created: {} is not a directory",
                 path.display(),
