@@ -399,15 +399,18 @@ async fn traces(state: Arc<State>, req: Request<Incoming>) -> Resp {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body as u64) {
-        return refuse(
+    let too_large = || {
+        refuse(
             Some(format),
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!(
                 "the body is larger than {} bytes: send smaller batches",
                 limits.max_body
             ),
-        );
+        )
+    };
+    if declared.is_some_and(|n| n > limits.max_body as u64) {
+        return too_large();
     }
     // Wait for a slot before reading the body, so memory is bounded by the slots.
     let permit = match tokio::time::timeout(limits.queue_wait, state.permits.acquire()).await {
@@ -431,14 +434,7 @@ async fn traces(state: Arc<State>, req: Request<Incoming>) -> Resp {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
-            return refuse(
-                Some(format),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "the body is larger than {} bytes: send smaller batches",
-                    limits.max_body
-                ),
-            );
+            return too_large();
         }
         Ok(Err(_)) => {
             return refuse(
