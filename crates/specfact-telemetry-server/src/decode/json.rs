@@ -517,26 +517,7 @@ mod tests {
         impl<'a> SpanSink<'a> for One {
             type Error = ();
             fn span(&mut self, _: &RawResource<'a>, s: RawSpan<'a>) -> Result<(), ()> {
-                let attrs = s
-                    .attributes
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            RawValue::Str(s) => RawValue::Str(Cow::Owned(s.into_owned())),
-                            RawValue::Bool(b) => RawValue::Bool(b),
-                            RawValue::Int(i) => RawValue::Int(i),
-                            RawValue::Double(d) => RawValue::Double(d),
-                            RawValue::Other => RawValue::Other,
-                        };
-                        (Cow::Owned(k.into_owned()), v)
-                    })
-                    .collect();
-                self.0 = Some(RawSpan {
-                    trace_id: Cow::Owned(s.trace_id.into_owned()),
-                    status_code: s.status_code,
-                    attributes: attrs,
-                    ..Default::default()
-                });
+                self.0 = Some(s.into_owned());
                 Ok(())
             }
         }

@@ -99,6 +99,40 @@ impl<'a> RawSpan<'a> {
     }
 }
 
+#[cfg(test)]
+impl RawValue<'_> {
+    /// The same value, owning its text (for tests that keep spans past the body).
+    pub(crate) fn into_owned(self) -> RawValue<'static> {
+        match self {
+            RawValue::Str(s) => RawValue::Str(Cow::Owned(s.into_owned())),
+            RawValue::Bool(b) => RawValue::Bool(b),
+            RawValue::Int(i) => RawValue::Int(i),
+            RawValue::Double(d) => RawValue::Double(d),
+            RawValue::Other => RawValue::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+impl RawSpan<'_> {
+    /// The same span, owning its bytes and text (for tests that keep spans past the body).
+    pub(crate) fn into_owned(self) -> RawSpan<'static> {
+        RawSpan {
+            trace_id: Cow::Owned(self.trace_id.into_owned()),
+            span_id: Cow::Owned(self.span_id.into_owned()),
+            name: self.name.map(|n| Cow::Owned(n.into_owned())),
+            start_unix_nano: self.start_unix_nano,
+            end_unix_nano: self.end_unix_nano,
+            status_code: self.status_code,
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                .collect(),
+        }
+    }
+}
+
 /// Why a request body could not be decoded (400). Never contains the body's contents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {

@@ -281,28 +281,7 @@ mod tests {
                 deployment_environment: own(&r.deployment_environment),
                 opt_in_source: own(&r.opt_in_source),
             };
-            let span = RawSpan {
-                trace_id: Cow::Owned(s.trace_id.to_vec()),
-                span_id: Cow::Owned(s.span_id.to_vec()),
-                name: own(&s.name),
-                start_unix_nano: s.start_unix_nano,
-                end_unix_nano: s.end_unix_nano,
-                status_code: s.status_code,
-                attributes: s
-                    .attributes
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            RawValue::Str(s) => RawValue::Str(Cow::Owned(s.into_owned())),
-                            RawValue::Bool(b) => RawValue::Bool(b),
-                            RawValue::Int(i) => RawValue::Int(i),
-                            RawValue::Double(d) => RawValue::Double(d),
-                            RawValue::Other => RawValue::Other,
-                        };
-                        (Cow::Owned(k.into_owned()), v)
-                    })
-                    .collect(),
-            };
+            let span = s.into_owned();
             self.0.push((res, span));
             Ok(())
         }
