@@ -4,13 +4,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use specfact_telemetry_server::store::{self, StoreLocation, StoredSpan};
+use specfact_telemetry_server::store::StoredSpan;
 use support::{
-    Backend, find_rotel, free_port, gzip, otlp, required, wait_listening, workspace_root,
+    Backend, cli_binary, find_rotel, free_port, gzip, otlp, required, stored, wait_listening,
+    workspace_root,
 };
 
 store_tests!(
@@ -18,39 +19,6 @@ store_tests!(
     rotel_forwards_to_the_server,
     specfact_0_20_5_exports_to_the_server,
 );
-
-fn stored(backend: &Backend) -> Vec<StoredSpan> {
-    let location: StoreLocation = backend.store_arg.parse().unwrap();
-    let store = store::open(&location).unwrap();
-    let mut out = Vec::new();
-    store
-        .events(SystemTime::UNIX_EPOCH, &mut |s| out.push(s))
-        .unwrap();
-    out
-}
-
-/// The `specfact-telemetry` CLI binary, built beside this package's binary (built here when
-/// only this package's tests were built).
-fn cli_binary() -> PathBuf {
-    let server = PathBuf::from(env!("CARGO_BIN_EXE_specfact-telemetry-server"));
-    let cli = server.with_file_name("specfact-telemetry");
-    if !cli.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "specfact-telemetry-cli",
-                "--bin",
-                "specfact-telemetry",
-            ])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the CLI failed");
-    }
-    cli
-}
 
 fn our_cli_record_and_export_deliver_every_event_once(b: &Backend) {
     let server = b.start(&[]);

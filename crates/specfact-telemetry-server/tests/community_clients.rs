@@ -4,36 +4,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Backend, http, required, workspace_root};
+use support::{Backend, cli_binary, http, required, workspace_root};
 
 store_tests!(both_clients_reach_the_community_figures_and_compare_shows_them);
-
-/// The `specfact-telemetry` CLI, built beside the server (built here when missing).
-fn cli_binary() -> PathBuf {
-    let server = PathBuf::from(env!("CARGO_BIN_EXE_specfact-telemetry-server"));
-    let cli = server.with_file_name("specfact-telemetry");
-    if !cli.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let ok = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "specfact-telemetry-cli",
-                "--bin",
-                "specfact-telemetry",
-            ])
-            .current_dir(workspace_root())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "building the CLI failed");
-    }
-    cli
-}
 
 fn ours(home: &Path, endpoint: Option<&str>, args: &[&str]) -> String {
     let mut c = Command::new(cli_binary());

@@ -6,13 +6,13 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
-use specfact_telemetry_server::store::{self, StoreLocation, StoredSpan};
+use specfact_telemetry_server::store::StoredSpan;
 use support::otlp::{self, i, kv, repro, request_of, s, span};
-use support::{Backend, Server, gzip, http, try_http};
+use support::{Backend, Server, gzip, http, stored, try_http};
 
 const PB: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -26,17 +26,6 @@ store_tests!(
     sigterm_finishes_requests_in_flight,
     overload_gets_429_with_retry_after,
 );
-
-/// Every stored span, read back through the store itself.
-fn stored(backend: &Backend) -> Vec<StoredSpan> {
-    let location: StoreLocation = backend.store_arg.parse().unwrap();
-    let store = store::open(&location).unwrap();
-    let mut out = Vec::new();
-    store
-        .events(SystemTime::UNIX_EPOCH, &mut |s| out.push(s))
-        .unwrap();
-    out
-}
 
 fn response(body: &[u8]) -> ExportTraceServiceResponse {
     ExportTraceServiceResponse::decode(body).unwrap()

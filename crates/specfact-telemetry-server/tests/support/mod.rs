@@ -7,7 +7,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use specfact_telemetry_server::store::{self, StoreLocation, StoredSpan};
 
 pub mod clickhouse;
 
@@ -547,4 +549,38 @@ pub mod otlp {
     pub fn encode(r: &ExportTraceServiceRequest) -> Vec<u8> {
         r.encode_to_vec()
     }
+}
+
+/// Every stored span, read back through the store itself.
+pub fn stored(backend: &Backend) -> Vec<StoredSpan> {
+    let location: StoreLocation = backend.store_arg.parse().unwrap();
+    let store = store::open(&location).unwrap();
+    let mut out = Vec::new();
+    store
+        .events(SystemTime::UNIX_EPOCH, &mut |s| out.push(s))
+        .unwrap();
+    out
+}
+
+/// The `specfact-telemetry` CLI binary, built beside this package's binary (built here when
+/// only this package's tests were built).
+pub fn cli_binary() -> PathBuf {
+    let server = PathBuf::from(env!("CARGO_BIN_EXE_specfact-telemetry-server"));
+    let cli = server.with_file_name("specfact-telemetry");
+    if !cli.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "specfact-telemetry-cli",
+                "--bin",
+                "specfact-telemetry",
+            ])
+            .current_dir(workspace_root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the CLI failed");
+    }
+    cli
 }
