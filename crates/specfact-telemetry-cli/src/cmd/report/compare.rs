@@ -253,6 +253,20 @@ pub fn json(r: &Report, c: &Community) -> Value {
     })
 }
 
+/// The headline figures as text rows: figure, you, the community.
+fn headline_rows(r: &Report, p: &Publication) -> Vec<Vec<String>> {
+    headlines(r, p)
+        .into_iter()
+        .map(|h| {
+            vec![
+                h.label.to_owned(),
+                (h.shown)(h.mine),
+                (h.shown)(h.community),
+            ]
+        })
+        .collect()
+}
+
 fn command_rows(r: &Report, p: &Publication) -> Vec<Vec<String>> {
     r.commands
         .iter()
@@ -293,16 +307,7 @@ pub fn text(r: &Report, c: &Community, width: Option<usize>) -> String {
         Column::number("You"),
         Column::number("Community"),
     ];
-    let rows: Vec<Vec<String>> = headlines(r, p)
-        .into_iter()
-        .map(|h| {
-            vec![
-                h.label.to_owned(),
-                (h.shown)(h.mine),
-                (h.shown)(h.community),
-            ]
-        })
-        .collect();
+    let rows = headline_rows(r, p);
     let _ = writeln!(s, "{}", fit::table(&columns, &rows, width));
     let columns: Vec<Column> = COMMAND_HEADERS
         .iter()
@@ -375,16 +380,7 @@ pub fn markdown(r: &Report, c: &Community) -> String {
     let p = &c.publication;
     let mut s = String::from("\n### Compared with the community\n\n");
     let _ = writeln!(s, "{}.\n", md_cell(&about(c)));
-    let rows: Vec<Vec<String>> = headlines(r, p)
-        .into_iter()
-        .map(|h| {
-            vec![
-                h.label.to_owned(),
-                (h.shown)(h.mine),
-                (h.shown)(h.community),
-            ]
-        })
-        .collect();
+    let rows = headline_rows(r, p);
     md_table(&mut s, &["Figure", "You", "Community"], &rows);
     s.push_str("\n#### Commands, you and the community\n\n");
     md_table(&mut s, &COMMAND_HEADERS, &command_rows(r, p));
