@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use specfact_telemetry_server::store::StoredSpan;
 use support::{
-    Backend, cli_binary, find_rotel, free_port, gzip, otlp, required, stored, wait_listening,
-    workspace_root,
+    Backend, cli_binary, find_rotel, free_port, gzip, otlp, required, run_specfact, stored,
+    wait_listening, workspace_root,
 };
 
 store_tests!(
@@ -223,24 +223,8 @@ fn specfact_0_20_5_exports_to_the_server(b: &Backend) {
     std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&repo).unwrap();
     git(&repo, &["init", "-q", "."]);
-    let run = |args: &[&str]| {
-        let out = Command::new(&specfact)
-            .args(args)
-            .current_dir(&repo)
-            .env("HOME", &home)
-            .env_remove("SPECFACT_TELEMETRY_HEADERS")
-            .env("SPECFACT_TELEMETRY_OPT_IN", "true")
-            .env("SPECFACT_TELEMETRY_ENDPOINT", server.traces_url())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "specfact {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let endpoint = server.traces_url();
+    let run = |args: &[&str]| run_specfact(&specfact, &home, &repo, &endpoint, args);
     run(&["--no-banner", "plan", "init", "demo", "--no-interactive"]);
     run(&["--no-banner", "enforce", "stage", "--preset", "strict"]);
     // Its exporter sends at process exit; each run's span is there by now or shortly.

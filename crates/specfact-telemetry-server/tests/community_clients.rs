@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Backend, cli_binary, http, required, workspace_root};
+use support::{Backend, cli_binary, http, required, run_specfact, workspace_root};
 
 store_tests!(both_clients_reach_the_community_figures_and_compare_shows_them);
 
@@ -42,22 +42,7 @@ fn specfact(exe: &Path, home: &Path, repo: &Path, endpoint: &str, args: &[&str])
         .status()
         .unwrap();
     assert!(git.success());
-    let out = Command::new(exe)
-        .args(args)
-        .current_dir(repo)
-        .env("HOME", home)
-        .env_remove("SPECFACT_TELEMETRY_HEADERS")
-        .env("SPECFACT_TELEMETRY_OPT_IN", "true")
-        .env("SPECFACT_TELEMETRY_ENDPOINT", endpoint)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "specfact {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_specfact(exe, home, repo, endpoint, args);
 }
 
 fn both_clients_reach_the_community_figures_and_compare_shows_them(b: &Backend) {

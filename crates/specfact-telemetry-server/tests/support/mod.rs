@@ -584,3 +584,24 @@ pub fn cli_binary() -> PathBuf {
     }
     cli
 }
+
+/// Runs the original SpecFact CLI (`exe`) in `repo` with `home` as HOME, opted in and
+/// exporting to `endpoint`; fails the test, with its output, when the command fails.
+pub fn run_specfact(exe: &Path, home: &Path, repo: &Path, endpoint: &str, args: &[&str]) {
+    let out = Command::new(exe)
+        .args(args)
+        .current_dir(repo)
+        .env("HOME", home)
+        .env_remove("SPECFACT_TELEMETRY_HEADERS")
+        .env("SPECFACT_TELEMETRY_OPT_IN", "true")
+        .env("SPECFACT_TELEMETRY_ENDPOINT", endpoint)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "specfact {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
